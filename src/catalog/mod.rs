@@ -1,0 +1,497 @@
+//! The views directory → a catalog of table definitions (SPEC §2–§3), with every problem found
+//! reported as a diagnostic rather than a crash.
+
+pub mod naming;
+pub mod table_config;
+
+use crate::diagnostics::Diagnostic;
+use crate::ident::TableName;
+use crate::interval::Interval;
+use naming::{ConfigTarget, FileRole};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use table_config::{ConfFile, EffectiveConfig};
+
+/// A file of the views directory as read from disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawFile {
+    /// Path relative to the views directory, `/`-separated.
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The files duro cares about, read once. Hashing them decides whether anything changed.
+#[derive(Debug, Default)]
+pub struct Tree {
+    pub files: Vec<RawFile>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A text file of a table, normalised (SQL: trimmed, trailing `;` removed).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SourceFile {
+    pub path: String,
+    pub text: String,
+}
+
+/// The extra files of a Python processor table (SPEC §9).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Processor {
+    pub select: SourceFile,
+    pub script: SourceFile,
+    pub requirements: Option<SourceFile>,
+}
+
+/// Everything the views directory says about one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSpec {
+    pub name: TableName,
+    pub interval: Option<Interval>,
+    /// The query, or for a processor table its `create table` DDL.
+    pub definition: SourceFile,
+    pub processor: Option<Processor>,
+    pub tests: Option<SourceFile>,
+    pub config: EffectiveConfig,
+}
+
+impl TableSpec {
+    /// The select whose relations are the table's dependencies.
+    pub fn query(&self) -> &SourceFile {
+        match &self.processor {
+            Some(processor) => &processor.select,
+            None => &self.definition,
+        }
+    }
+}
+
+/// All tables of a views directory, plus what was wrong with it.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub tables: BTreeMap<TableName, TableSpec>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Why the views directory could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error(
+        "views directory {0} does not exist: create it or set `views` in duro.toml (or DURO_VIEWS)"
+    )]
+    Missing(PathBuf),
+    #[error("views path {0} is not a directory")]
+    NotADirectory(PathBuf),
+}
+
+fn is_relevant(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".sql", ".py", ".conf", "_requirements.txt"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+}
+
+/// Reads every relevant file under `root`, skipping hidden files and folders.
+pub fn read_tree(root: &Path) -> Result<Tree, CatalogError> {
+    if !root.exists() {
+        return Err(CatalogError::Missing(root.to_path_buf()));
+    }
+    if !root.is_dir() {
+        return Err(CatalogError::NotADirectory(root.to_path_buf()));
+    }
+    let mut tree = Tree::default();
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                let path = err
+                    .path()
+                    .map(|p| relative(root, p))
+                    .unwrap_or_else(|| ".".into());
+                let message = if err.loop_ancestor().is_some() {
+                    "symbolic link loop: this folder links back to one of its parents; remove the link".to_string()
+                } else {
+                    format!("cannot read: {err}")
+                };
+                tree.diagnostics
+                    .push(Diagnostic::error(message).in_file(path));
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let path = relative(root, entry.path());
+        if !is_relevant(&path) {
+            continue;
+        }
+        match std::fs::read(entry.path()) {
+            Ok(bytes) => tree.files.push(RawFile { path, bytes }),
+            Err(err) => tree
+                .diagnostics
+                .push(Diagnostic::error(format!("cannot read: {err}")).in_file(path)),
+        }
+    }
+    Ok(tree)
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+impl Tree {
+    /// A hash of every relevant file's path and bytes, plus `salt` (settings that change results).
+    pub fn content_hash(&self, salt: &str) -> String {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(salt.as_bytes());
+        for file in &self.files {
+            hasher.update(&(file.path.len() as u64).to_le_bytes());
+            hasher.update(file.path.as_bytes());
+            hasher.update(&(file.bytes.len() as u64).to_le_bytes());
+            hasher.update(&file.bytes);
+        }
+        hasher.finalize().to_hex().to_string()
+    }
+}
+
+/// Decodes a file as UTF-8 (without BOM).
+fn decode(file: &RawFile) -> Result<&str, Diagnostic> {
+    let bytes = file.bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&file.bytes);
+    std::str::from_utf8(bytes).map_err(|e| {
+        Diagnostic::error(format!(
+            "not valid UTF-8 (byte {}): save the file as UTF-8",
+            e.valid_up_to()
+        ))
+        .in_file(&file.path)
+    })
+}
+
+/// Normalises SQL text: surrounding whitespace and trailing `;` removed.
+pub fn normalise_sql(text: &str) -> String {
+    let mut text = text.trim();
+    while let Some(rest) = text.strip_suffix(';') {
+        text = rest.trim_end();
+    }
+    text.to_string()
+}
+
+#[derive(Default)]
+struct Collected {
+    definitions: BTreeMap<TableName, Vec<(SourceFile, Option<Interval>)>>,
+    tests: BTreeMap<TableName, Vec<SourceFile>>,
+    selects: Vec<(TableName, Option<TableName>, SourceFile)>,
+    scripts: BTreeMap<TableName, Vec<SourceFile>>,
+    requirements: BTreeMap<TableName, Vec<SourceFile>>,
+    configs: BTreeMap<ConfigTarget, Vec<ConfFile>>,
+}
+
+/// Builds the catalog from the files read.
+pub fn build(tree: &Tree) -> Catalog {
+    let mut diagnostics = tree.diagnostics.clone();
+    let mut c = Collected::default();
+    for file in &tree.files {
+        let role = match naming::classify(&file.path) {
+            Ok(role) => role,
+            Err(err) => {
+                diagnostics.push(Diagnostic::error(err.to_string()).in_file(&file.path));
+                continue;
+            }
+        };
+        let text = match decode(file) {
+            Ok(text) => text,
+            Err(d) => {
+                diagnostics.push(d);
+                continue;
+            }
+        };
+        let sql = || SourceFile {
+            path: file.path.clone(),
+            text: normalise_sql(text),
+        };
+        let raw = || SourceFile {
+            path: file.path.clone(),
+            text: text.to_string(),
+        };
+        match role {
+            FileRole::Definition { table, interval } => {
+                c.definitions.entry(table).or_default().push((sql(), interval))
+            }
+            FileRole::Test { table } => c.tests.entry(table).or_default().push(sql()),
+            FileRole::Select {
+                table,
+                as_definition,
+            } => c.selects.push((table, as_definition, sql())),
+            FileRole::Script { table: Some(table) } => {
+                c.scripts.entry(table).or_default().push(raw())
+            }
+            FileRole::Script { table: None } => diagnostics.push(
+                Diagnostic::warning(
+                    "Python file ignored: its name is not a table's, so it is not a processor (helpers are fine)",
+                )
+                .in_file(&file.path),
+            ),
+            FileRole::Requirements { table: Some(table) } => {
+                c.requirements.entry(table).or_default().push(raw())
+            }
+            FileRole::Requirements { table: None } => diagnostics.push(
+                Diagnostic::warning("requirements file ignored: its name is not a table's")
+                    .in_file(&file.path),
+            ),
+            FileRole::Config(target) => {
+                let (conf, problems) = table_config::parse(&file.path, text);
+                diagnostics.extend(problems);
+                c.configs.entry(target).or_default().push(conf);
+            }
+            FileRole::Other => {}
+        }
+    }
+    let tables = assemble(c, &mut diagnostics);
+    crate::diagnostics::sort(&mut diagnostics);
+    Catalog {
+        tables,
+        diagnostics,
+    }
+}
+
+/// Takes the one file of a kind for a table; several are an error naming all of them.
+fn single<T>(
+    table: &TableName,
+    what: &str,
+    mut items: Vec<T>,
+    path: impl Fn(&T) -> &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    if items.len() > 1 {
+        let paths: Vec<&str> = items.iter().map(&path).collect();
+        diagnostics.push(
+            Diagnostic::error(format!(
+                "{what} of {table} is defined by {} files: {}; keep one",
+                paths.len(),
+                paths.join(", ")
+            ))
+            .in_file(paths[1])
+            .for_table(table.to_string()),
+        );
+        return None;
+    }
+    items.pop()
+}
+
+fn assemble(mut c: Collected, diagnostics: &mut Vec<Diagnostic>) -> BTreeMap<TableName, TableSpec> {
+    let mut processor_selects: BTreeMap<TableName, Vec<SourceFile>> = BTreeMap::new();
+    for (table, as_definition, file) in std::mem::take(&mut c.selects) {
+        if c.scripts.contains_key(&table) {
+            processor_selects.entry(table).or_default().push(file);
+        } else if let Some(name) = as_definition {
+            c.definitions.entry(name).or_default().push((file, None));
+        } else {
+            diagnostics.push(
+                Diagnostic::error("not a valid table name for a select file").in_file(&file.path),
+            );
+        }
+    }
+
+    let mut tables = BTreeMap::new();
+    let mut definitions = std::mem::take(&mut c.definitions);
+    let script_tables: Vec<TableName> = c.scripts.keys().cloned().collect();
+    for table in script_tables {
+        let scripts = c.scripts.remove(&table).unwrap_or_default();
+        let has_definition = definitions.contains_key(&table);
+        let selects = processor_selects.remove(&table);
+        if !has_definition && selects.is_none() {
+            for script in scripts {
+                diagnostics.push(
+                    Diagnostic::warning(format!(
+                        "Python file ignored: no table {table} is defined and there is no {}_select.sql, so it is not a processor",
+                        table.table
+                    ))
+                    .in_file(&script.path),
+                );
+            }
+            continue;
+        }
+        let Some(script) = single(&table, "the processor", scripts, |f| &f.path, diagnostics)
+        else {
+            continue;
+        };
+        let with_table = |d: Diagnostic| d.in_file(&script.path).for_table(table.to_string());
+        let Some(selects) = selects else {
+            diagnostics.push(with_table(Diagnostic::error(format!(
+                "processor has no select: add {}_select.sql beside it with the query whose rows it processes",
+                table.table
+            ))));
+            definitions.remove(&table);
+            continue;
+        };
+        if !has_definition {
+            diagnostics.push(with_table(Diagnostic::error(format!(
+                "processor has no create table DDL: add `{} — <interval>.sql` holding `create table {table} (...)`",
+                table.table
+            ))));
+            continue;
+        }
+        let Some(select) = single(&table, "the processor select", selects, |f| &f.path, diagnostics)
+        else {
+            definitions.remove(&table);
+            continue;
+        };
+        let requirements = c
+            .requirements
+            .remove(&table)
+            .and_then(|r| single(&table, "the requirements", r, |f| &f.path, diagnostics));
+        let defs = definitions.remove(&table).unwrap_or_default();
+        if let Some((definition, interval)) =
+            single(&table, "the table", defs, |(f, _)| &f.path, diagnostics)
+        {
+            tables.insert(
+                table.clone(),
+                (
+                    definition,
+                    interval,
+                    Some(Processor {
+                        select,
+                        script,
+                        requirements,
+                    }),
+                ),
+            );
+        }
+    }
+    for (table, defs) in definitions {
+        if let Some((definition, interval)) =
+            single(&table, "the table", defs, |(f, _)| &f.path, diagnostics)
+        {
+            tables.insert(table, (definition, interval, None));
+        }
+    }
+    for (table, files) in c.requirements {
+        for file in files {
+            diagnostics.push(
+                Diagnostic::warning(format!(
+                    "requirements ignored: {table} is not a processor table (no {}.py)",
+                    table.table
+                ))
+                .in_file(&file.path),
+            );
+        }
+    }
+
+    let mut specs = BTreeMap::new();
+    for (table, (definition, interval, processor)) in tables {
+        if definition.text.is_empty() {
+            diagnostics.push(
+                Diagnostic::error("the file is empty: write the table's select query")
+                    .in_file(&definition.path)
+                    .for_table(table.to_string()),
+            );
+            continue;
+        }
+        if let Some(p) = &processor
+            && p.select.text.is_empty()
+        {
+            diagnostics.push(
+                Diagnostic::error("the processor select is empty: write a select")
+                    .in_file(&p.select.path)
+                    .for_table(table.to_string()),
+            );
+            continue;
+        }
+        let tests = c
+            .tests
+            .remove(&table)
+            .and_then(|t| single(&table, "the tests", t, |f| &f.path, diagnostics));
+        if let Some(t) = &tests
+            && t.text.is_empty()
+        {
+            diagnostics.push(
+                Diagnostic::warning("the test file is empty: no tests run")
+                    .in_file(&t.path)
+                    .for_table(table.to_string()),
+            );
+        }
+        let config = merged_config(&table, &c.configs);
+        specs.insert(
+            table.clone(),
+            TableSpec {
+                name: table,
+                interval,
+                definition,
+                processor,
+                tests,
+                config,
+            },
+        );
+    }
+
+    for (table, files) in c.tests {
+        for file in files {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "tests without a query: there is no table {table}; add {}/{}.sql (or rename the test file)",
+                    table.schema, table.table
+                ))
+                .in_file(&file.path)
+                .for_table(table.to_string()),
+            );
+        }
+    }
+    for (target, files) in &c.configs {
+        let known = match target {
+            ConfigTarget::Global => true,
+            ConfigTarget::SchemaTop(s) | ConfigTarget::SchemaFolder(s) => {
+                specs.keys().any(|t| &t.schema == s)
+            }
+            ConfigTarget::TableTop(t) | ConfigTarget::TableFolder(t) => specs.contains_key(t),
+        };
+        if !known {
+            for file in files {
+                diagnostics.push(
+                    Diagnostic::warning("config applies to no table: no table of that name or schema is defined")
+                        .in_file(&file.path),
+                );
+            }
+        }
+        if files.len() > 1 {
+            let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "the same config level is defined by {} files: {}; keep one",
+                    paths.len(),
+                    paths.join(", ")
+                ))
+                .in_file(paths[1]),
+            );
+        }
+    }
+    specs
+}
+
+fn merged_config(
+    table: &TableName,
+    configs: &BTreeMap<ConfigTarget, Vec<ConfFile>>,
+) -> EffectiveConfig {
+    let levels = [
+        ConfigTarget::Global,
+        ConfigTarget::SchemaTop(table.schema.clone()),
+        ConfigTarget::SchemaFolder(table.schema.clone()),
+        ConfigTarget::TableTop(table.clone()),
+        ConfigTarget::TableFolder(table.clone()),
+    ];
+    EffectiveConfig::merge(
+        levels
+            .iter()
+            .filter_map(|level| configs.get(level).and_then(|files| files.first())),
+    )
+}
+
+/// Reads and builds in one go.
+pub fn load(root: &Path) -> Result<Catalog, CatalogError> {
+    Ok(build(&read_tree(root)?))
+}

@@ -1,0 +1,300 @@
+//! A small SQL lexer that never fails: it tells comments, string literals and quoted identifiers
+//! apart from code. Used to split test files on `;`, to find table names when a query does not
+//! parse, and to rewrite references to a table without touching strings or comments.
+
+/// What a token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An unquoted word: keyword or identifier.
+    Word,
+    /// A `"quoted"` identifier (the text includes the quotes).
+    QuotedIdent,
+    /// A string literal: `'…'`, `E'…'` or `$tag$…$tag$`.
+    String,
+    Number,
+    Comment,
+    Whitespace,
+    /// Any other single character (`.`, `;`, `(`, …).
+    Symbol,
+}
+
+/// One token, borrowing its text from the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token<'a> {
+    pub kind: Kind,
+    pub text: &'a str,
+    /// Byte offset in the input.
+    pub start: usize,
+    /// 1-based line of the token's first character.
+    pub line: u32,
+}
+
+impl Token<'_> {
+    /// True for tokens that carry no meaning (whitespace and comments).
+    pub fn is_trivia(&self) -> bool {
+        matches!(self.kind, Kind::Whitespace | Kind::Comment)
+    }
+
+    /// The identifier this token names, unquoted: unquoted words fold to lower case.
+    pub fn identifier(&self) -> Option<String> {
+        match self.kind {
+            Kind::Word => Some(self.text.to_lowercase()),
+            Kind::QuotedIdent => {
+                let inner = self.text.strip_prefix('"')?;
+                let inner = inner.strip_suffix('"').unwrap_or(inner);
+                Some(inner.replace("\"\"", "\""))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn is_word_start(c: char) -> bool {
+    c.is_alphabetic() || c == '_'
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$'
+}
+
+/// Splits SQL into tokens. Unterminated strings and comments run to the end of the input.
+pub fn tokenize(sql: &str) -> Vec<Token<'_>> {
+    let mut tokens = Vec::new();
+    let mut line = 1u32;
+    let mut rest = sql;
+    while let Some(c) = rest.chars().next() {
+        let start = sql.len() - rest.len();
+        let (kind, len) = next_token(rest, c);
+        let len = len.max(c.len_utf8());
+        let text = &rest[..len];
+        tokens.push(Token {
+            kind,
+            text,
+            start,
+            line,
+        });
+        line += text.matches('\n').count() as u32;
+        rest = &rest[len..];
+    }
+    tokens
+}
+
+fn find_from(rest: &str, from: usize, pattern: &str) -> usize {
+    rest[from..]
+        .find(pattern)
+        .map(|i| from + i + pattern.len())
+        .unwrap_or(rest.len())
+}
+
+/// Length of a quoted run starting at `rest[0]`, where `quote` doubled is an escaped quote.
+fn quoted_len(rest: &str, quote: char, backslash_escapes: bool) -> usize {
+    let mut chars = rest.char_indices().skip(1).peekable();
+    while let Some((i, c)) = chars.next() {
+        if backslash_escapes && c == '\\' {
+            chars.next();
+        } else if c == quote {
+            if chars.peek().map(|(_, n)| *n) == Some(quote) {
+                chars.next();
+            } else {
+                return i + c.len_utf8();
+            }
+        }
+    }
+    rest.len()
+}
+
+fn next_token(rest: &str, c: char) -> (Kind, usize) {
+    if c.is_whitespace() {
+        let len = rest.find(|ch: char| !ch.is_whitespace()).unwrap_or(rest.len());
+        return (Kind::Whitespace, len);
+    }
+    if rest.starts_with("--") {
+        return (Kind::Comment, rest.find('\n').unwrap_or(rest.len()));
+    }
+    if rest.starts_with("/*") {
+        let mut depth = 0usize;
+        let mut i = 0;
+        let bytes = rest.as_bytes();
+        while i < bytes.len() {
+            if bytes[i..].starts_with(b"/*") {
+                depth += 1;
+                i += 2;
+            } else if bytes[i..].starts_with(b"*/") {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    return (Kind::Comment, i);
+                }
+            } else {
+                i += 1;
+            }
+        }
+        return (Kind::Comment, rest.len());
+    }
+    match c {
+        '\'' => return (Kind::String, quoted_len(rest, '\'', false)),
+        '"' => return (Kind::QuotedIdent, quoted_len(rest, '"', false)),
+        '$' => {
+            let tag_len = rest[1..]
+                .find(|ch: char| !is_word_char(ch) || ch == '$')
+                .map(|i| i + 1);
+            if let Some(end) = tag_len
+                && rest[end..].starts_with('$')
+                && !rest[1..].starts_with(|ch: char| ch.is_ascii_digit())
+            {
+                let tag = &rest[..=end];
+                return (Kind::String, find_from(rest, tag.len(), tag));
+            }
+            return (Kind::Symbol, 1);
+        }
+        _ => {}
+    }
+    if c.is_ascii_digit() {
+        let len = rest
+            .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '.' || ch == '_'))
+            .unwrap_or(rest.len());
+        return (Kind::Number, len);
+    }
+    if is_word_start(c) {
+        let len = rest.find(|ch: char| !is_word_char(ch)).unwrap_or(rest.len());
+        if (len == 1 && (c == 'e' || c == 'E')) && rest[1..].starts_with('\'') {
+            return (Kind::String, 1 + quoted_len(&rest[1..], '\'', true));
+        }
+        return (Kind::Word, len);
+    }
+    (Kind::Symbol, c.len_utf8())
+}
+
+/// One statement of a multi-statement file, with the line it starts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub text: String,
+    pub line: u32,
+}
+
+/// Splits SQL on `;` outside strings, quoted identifiers and comments. Statements holding only
+/// whitespace and comments are dropped.
+pub fn split_statements(sql: &str) -> Vec<Statement> {
+    let mut statements = Vec::new();
+    let mut current: Vec<Token> = Vec::new();
+    let mut flush = |current: &mut Vec<Token>| {
+        if let Some(first) = current.iter().find(|t| !t.is_trivia()) {
+            let start = current[0].start;
+            let last = current.last().expect("non-empty");
+            let text = sql[start..last.start + last.text.len()].trim().to_string();
+            statements.push(Statement {
+                text,
+                line: first.line,
+            });
+        }
+        current.clear();
+    };
+    for token in tokenize(sql) {
+        if token.kind == Kind::Symbol && token.text == ";" {
+            flush(&mut current);
+        } else {
+            current.push(token);
+        }
+    }
+    flush(&mut current);
+    statements
+}
+
+/// The meaningful tokens only (no whitespace or comments).
+pub fn significant(sql: &str) -> Vec<Token<'_>> {
+    tokenize(sql).into_iter().filter(|t| !t.is_trivia()).collect()
+}
+
+/// Every dotted name (`a.b` or `a.b.c`, quoted parts allowed) outside strings and comments, as its
+/// identifier parts.
+pub fn dotted_names(sql: &str) -> Vec<Vec<String>> {
+    let tokens = significant(sql);
+    let mut names = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let Some(first) = tokens[i].identifier() else {
+            i += 1;
+            continue;
+        };
+        // Skip identifiers that are themselves the tail of a dotted chain already consumed.
+        let mut parts = vec![first];
+        let mut j = i + 1;
+        while j + 1 < tokens.len() && tokens[j].text == "." {
+            match tokens[j + 1].identifier() {
+                Some(part) => {
+                    parts.push(part);
+                    j += 2;
+                }
+                None => break,
+            }
+        }
+        if parts.len() >= 2 {
+            names.push(parts);
+        }
+        i = j.max(i + 1);
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_semicolons_outside_strings_and_comments() {
+        let sql = "select 'a;b' as x; -- c;d\nselect \"q;\" from t /* ; */;\n\n;  -- only a comment\n";
+        let statements = split_statements(sql);
+        assert_eq!(
+            statements,
+            [
+                Statement {
+                    text: "select 'a;b' as x".into(),
+                    line: 1
+                },
+                Statement {
+                    text: "-- c;d\nselect \"q;\" from t /* ; */".into(),
+                    line: 2
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn strings_of_every_kind() {
+        for sql in [
+            "'it''s'",
+            "E'a\\'b'",
+            "$$a ' b$$",
+            "$x$ $$ ; $x$",
+        ] {
+            let tokens = tokenize(sql);
+            assert_eq!(tokens.len(), 1, "{sql}: {tokens:?}");
+            assert_eq!(tokens[0].kind, Kind::String, "{sql}");
+        }
+        assert_eq!(tokenize("$1")[0].kind, Kind::Symbol);
+        assert_eq!(tokenize("/* a /* b */ c */x").len(), 2);
+    }
+
+    #[test]
+    fn dotted_names_skip_comments_and_strings() {
+        let names = dotted_names(
+            "select a.b from \"First\".cities c -- x.y\n join 'z.w' on db.s.t /* p.q */",
+        );
+        assert_eq!(
+            names,
+            [
+                vec!["a".to_string(), "b".into()],
+                vec!["First".into(), "cities".into()],
+                vec!["db".into(), "s".into(), "t".into()],
+            ]
+        );
+    }
+
+    #[test]
+    fn unterminated_input_does_not_panic() {
+        for sql in ["'abc", "\"abc", "/* abc", "$a$ abc", "E'\\", "é'", "$"] {
+            let _ = tokenize(sql);
+            let _ = split_statements(sql);
+        }
+    }
+}

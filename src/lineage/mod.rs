@@ -1,0 +1,439 @@
+//! SQL → the relations a query reads (SPEC §4), with a real parser: FROM, JOIN, subqueries, CTE
+//! bodies and set operations count; CTE names, aliases, comments and strings never do. When a
+//! query does not parse, a name search outside comments and strings takes over.
+
+pub mod lexer;
+
+use crate::ident::TableName;
+use sqlparser::ast::{
+    Expr, Ident, ObjectName, Query, SelectItem, SetExpr, Statement, TableFactor, Visit, Visitor,
+};
+use sqlparser::dialect::{Dialect, PostgreSqlDialect, RedshiftSqlDialect};
+use sqlparser::parser::Parser;
+use std::collections::{BTreeSet, HashSet};
+use std::ops::ControlFlow;
+
+/// A relation as written in a query, after case folding (unquoted parts are lower-cased).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Relation {
+    pub schema: String,
+    pub name: String,
+}
+
+impl Relation {
+    /// `schema.table` for display: as folded, so quoted mixed-case names keep their case.
+    pub fn display(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+
+    fn as_table(&self) -> Option<TableName> {
+        TableName::new(&self.schema, &self.name)
+            .ok()
+            .filter(|t| t.schema == self.schema && t.table == self.name)
+    }
+}
+
+/// What a query reads and outputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lineage {
+    /// Managed tables this query reads (never itself).
+    pub dependencies: BTreeSet<TableName>,
+    /// Other relations it reads, as `schema.table`.
+    pub sources: BTreeSet<String>,
+    /// The query reads its own table (the previous version).
+    pub reads_itself: bool,
+    /// Output column names, or `None` when unknown (a `*`, or the query did not parse).
+    pub output_columns: Option<Vec<String>>,
+    /// The parser's message when the query did not parse (then the fallback search was used).
+    pub parse_error: Option<String>,
+    /// The statement is something else than a single query.
+    pub not_a_query: Option<String>,
+}
+
+/// Which warehouse's SQL to expect. Both dialects are tried before the fallback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqlDialect {
+    #[default]
+    Postgres,
+    Redshift,
+}
+
+fn dialects(primary: SqlDialect) -> [Box<dyn Dialect>; 2] {
+    match primary {
+        SqlDialect::Postgres => [Box::new(PostgreSqlDialect {}), Box::new(RedshiftSqlDialect {})],
+        SqlDialect::Redshift => [Box::new(RedshiftSqlDialect {}), Box::new(PostgreSqlDialect {})],
+    }
+}
+
+/// Parses SQL with the primary dialect, then the other; returns the first dialect's error if
+/// both fail.
+pub fn parse(sql: &str, dialect: SqlDialect) -> Result<Vec<Statement>, String> {
+    let mut first_error = None;
+    for d in dialects(dialect) {
+        match Parser::parse_sql(d.as_ref(), sql) {
+            Ok(statements) => return Ok(statements),
+            Err(e) => {
+                first_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    Err(first_error.unwrap_or_default())
+}
+
+/// Context for resolving names: the managed tables and the schema of unqualified names.
+pub struct Resolver<'a> {
+    pub managed: &'a HashSet<TableName>,
+    pub default_schema: &'a str,
+    pub dialect: SqlDialect,
+}
+
+impl Resolver<'_> {
+    fn relation(&self, parts: &[(String, bool)]) -> Option<Relation> {
+        let fold = |(value, quoted): &(String, bool)| {
+            if *quoted {
+                value.clone()
+            } else {
+                value.to_lowercase()
+            }
+        };
+        match parts {
+            [] => None,
+            [name] => Some(Relation {
+                schema: self.default_schema.to_string(),
+                name: fold(name),
+            }),
+            [.., schema, name] => Some(Relation {
+                schema: fold(schema),
+                name: fold(name),
+            }),
+        }
+    }
+
+    /// Analyses a table's query. `this` is the table the query defines (for self-references).
+    pub fn analyze(&self, this: &TableName, sql: &str) -> Lineage {
+        let mut lineage = Lineage::default();
+        let statements = match parse(sql, self.dialect) {
+            Ok(statements) => statements,
+            Err(error) => {
+                lineage.parse_error = Some(error);
+                self.fallback(this, sql, &mut lineage);
+                return lineage;
+            }
+        };
+        match statements.as_slice() {
+            [Statement::Query(query)] => {
+                lineage.output_columns = output_columns(query);
+            }
+            [other] => {
+                lineage.not_a_query = Some(first_words(&other.to_string()));
+            }
+            [] => lineage.not_a_query = Some("nothing".into()),
+            _ => lineage.not_a_query = Some(format!("{} statements", statements.len())),
+        }
+        let mut collector = Collector {
+            ctes: Vec::new(),
+            relations: BTreeSet::new(),
+            resolver: self,
+        };
+        let _ = statements.visit(&mut collector);
+        for relation in collector.relations {
+            self.classify(this, relation, &mut lineage);
+        }
+        lineage
+    }
+
+    fn classify(&self, this: &TableName, relation: Relation, lineage: &mut Lineage) {
+        match relation.as_table() {
+            Some(table) if &table == this => lineage.reads_itself = true,
+            Some(table) if self.managed.contains(&table) => {
+                lineage.dependencies.insert(table);
+            }
+            _ => {
+                lineage.sources.insert(relation.display());
+            }
+        }
+    }
+
+    /// Searches for managed `schema.table` names outside comments and strings.
+    fn fallback(&self, this: &TableName, sql: &str, lineage: &mut Lineage) {
+        for parts in lexer::dotted_names(sql) {
+            let parts: Vec<(String, bool)> = parts.into_iter().map(|p| (p, true)).collect();
+            if let Some(relation) = self.relation(&parts)
+                && let Some(table) = relation.as_table()
+                && (self.managed.contains(&table) || &table == this)
+            {
+                self.classify(this, relation, lineage);
+            }
+        }
+    }
+}
+
+fn first_words(statement: &str) -> String {
+    statement
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn ident_parts(name: &ObjectName) -> Vec<(String, bool)> {
+    name.0
+        .iter()
+        .filter_map(|part| part.as_ident())
+        .map(|ident| (ident.value.clone(), ident.quote_style.is_some()))
+        .collect()
+}
+
+/// Walks the AST collecting relations, keeping a stack of the CTE names in scope.
+struct Collector<'a, 'b> {
+    ctes: Vec<Vec<(String, bool)>>,
+    relations: BTreeSet<Relation>,
+    resolver: &'a Resolver<'b>,
+}
+
+impl Collector<'_, '_> {
+    fn is_cte(&self, name: &(String, bool)) -> bool {
+        self.ctes.iter().flatten().any(|(cte, quoted)| {
+            if *quoted || name.1 {
+                cte == &name.0
+            } else {
+                cte.eq_ignore_ascii_case(&name.0)
+            }
+        })
+    }
+}
+
+impl Visitor for Collector<'_, '_> {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+        let names = query
+            .with
+            .iter()
+            .flat_map(|with| &with.cte_tables)
+            .map(|cte| (cte.alias.name.value.clone(), cte.alias.name.quote_style.is_some()))
+            .collect();
+        self.ctes.push(names);
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _query: &Query) -> ControlFlow<()> {
+        self.ctes.pop();
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Table {
+            name, args: None, ..
+        } = factor
+        {
+            let parts = ident_parts(name);
+            let is_cte = matches!(parts.as_slice(), [single] if self.is_cte(single));
+            if !is_cte && let Some(relation) = self.resolver.relation(&parts) {
+                self.relations.insert(relation);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn ident_name(ident: &Ident) -> String {
+    if ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_lowercase()
+    }
+}
+
+/// The output column names of a query, `None` when it selects `*` or a name cannot be known.
+pub fn output_columns(query: &Query) -> Option<Vec<String>> {
+    let mut body = query.body.as_ref();
+    loop {
+        match body {
+            SetExpr::SetOperation { left, .. } => body = left,
+            SetExpr::Query(inner) => body = inner.body.as_ref(),
+            SetExpr::Select(select) => {
+                return select
+                    .projection
+                    .iter()
+                    .map(|item| match item {
+                        SelectItem::ExprWithAlias { alias, .. } => Some(ident_name(alias)),
+                        SelectItem::UnnamedExpr(expr) => expr_name(expr),
+                        SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => None,
+                    })
+                    .collect();
+            }
+            _ => return None,
+        }
+    }
+}
+
+fn expr_name(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Identifier(ident) => Some(ident_name(ident)),
+        Expr::CompoundIdentifier(parts) => parts.last().map(ident_name),
+        Expr::Cast { expr, .. } | Expr::Nested(expr) => expr_name(expr),
+        Expr::Function(function) => function
+            .name
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .map(ident_name),
+        // PostgreSQL names other expressions `?column?`; they cannot be keys.
+        _ => Some("?column?".into()),
+    }
+}
+
+/// The column names of a `create table` DDL, or `None` if it is not one.
+pub fn ddl_columns(sql: &str, dialect: SqlDialect) -> Result<Vec<String>, String> {
+    let statements = parse(sql, dialect)?;
+    match statements.as_slice() {
+        [Statement::CreateTable(create)] => {
+            Ok(create.columns.iter().map(|c| ident_name(&c.name)).collect())
+        }
+        [other] => Err(format!(
+            "expected `create table …`, found `{}`",
+            first_words(&other.to_string())
+        )),
+        _ => Err(format!(
+            "expected one `create table` statement, found {}",
+            statements.len()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn managed() -> HashSet<TableName> {
+        ["schema.table", "first.cities", "second.child", "public.people", "s.t"]
+            .iter()
+            .map(|n| TableName::parse(n).unwrap())
+            .collect()
+    }
+
+    fn lineage(sql: &str) -> Lineage {
+        let managed = managed();
+        let resolver = Resolver {
+            managed: &managed,
+            default_schema: "public",
+            dialect: SqlDialect::Postgres,
+        };
+        resolver.analyze(&TableName::parse("x.me").unwrap(), sql)
+    }
+
+    fn deps(sql: &str) -> Vec<String> {
+        let l = lineage(sql);
+        assert_eq!(l.parse_error, None, "{sql}");
+        l.dependencies.iter().map(|t| t.to_string()).collect()
+    }
+
+    /// original-behavior.md §3.1 vectors, now parsed: quoted lower-case parts match.
+    #[test]
+    fn original_dependency_vectors() {
+        for used in [
+            "select * from schema.table",
+            "select * from \"schema\".table",
+            "select * from \"schema\".\"table\"",
+            "select * from schema.\"table\"",
+            "select * from schema.table -- from schema.table2",
+            "select * from SCHEMA.Table",
+        ] {
+            assert_eq!(deps(used), ["schema.table"], "{used}");
+        }
+        for unused in [
+            "select * from schema.table2",
+            "select * from schema2.table",
+            "select * from a_schema.table",
+            "select * from \"schema2\".\"table\"",
+            "select 1 -- from schema.table",
+            "select * from schema2.table -- from schema.table",
+            "select 'from schema.table' as s",
+            "select 1 /* from schema.table */",
+            "select * from \"Schema\".\"table\"",
+        ] {
+            assert!(deps(unused).is_empty(), "{unused}");
+        }
+    }
+
+    #[test]
+    fn every_place_a_relation_can_hide() {
+        let sql = "with c as (select * from first.cities), \
+                   d as (select * from c join second.child using (city)) \
+                   select * from d \
+                   where exists (select 1 from s.t) \
+                   union all select * from raw.events e left join people p on true \
+                   cross join generate_series(1, 3) g \
+                   where e.id in (select id from raw.ids)";
+        let l = lineage(sql);
+        assert_eq!(
+            l.dependencies.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+            ["first.cities", "public.people", "s.t", "second.child"]
+        );
+        assert_eq!(
+            l.sources.iter().collect::<Vec<_>>(),
+            ["raw.events", "raw.ids"]
+        );
+    }
+
+    #[test]
+    fn cte_names_shadow_only_unqualified_names() {
+        let l = lineage("with cities as (select 1) select * from cities, first.cities");
+        assert_eq!(l.dependencies.len(), 1);
+        assert!(l.sources.is_empty());
+    }
+
+    #[test]
+    fn self_reference_is_neither_dependency_nor_source() {
+        let l = lineage("select * from x.me union select * from first.cities");
+        assert!(l.reads_itself);
+        assert_eq!(l.dependencies.len(), 1);
+        assert!(l.sources.is_empty());
+    }
+
+    #[test]
+    fn quoted_sources_keep_their_case() {
+        let l = lineage("select * from \"Raw\".\"Events\" join Raw.Other using (id)");
+        assert_eq!(
+            l.sources.iter().collect::<Vec<_>>(),
+            ["Raw.Events", "raw.other"]
+        );
+    }
+
+    #[test]
+    fn unparsable_queries_fall_back_to_a_name_search() {
+        let l = lineage("select * from first.cities where ??? -- second.child\n and 'schema.table'");
+        assert!(l.parse_error.is_some());
+        assert_eq!(
+            l.dependencies.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+            ["first.cities"]
+        );
+    }
+
+    #[test]
+    fn output_columns_for_key_checks() {
+        let l = lineage("select city, c.country, count(*), upper(x) as Big, y::text from first.cities c");
+        assert_eq!(
+            l.output_columns.unwrap(),
+            ["city", "country", "count", "big", "y"]
+        );
+        assert_eq!(lineage("select *, a from first.cities").output_columns, None);
+    }
+
+    #[test]
+    fn non_queries_are_flagged() {
+        assert!(lineage("drop table first.cities").not_a_query.is_some());
+        assert!(lineage("select 1; select 2").not_a_query.is_some());
+        assert!(lineage("select 1").not_a_query.is_none());
+    }
+
+    #[test]
+    fn ddl_columns_of_processor_tables() {
+        assert_eq!(
+            ddl_columns("create table first.countries(\ncity text,\nCountry text\n)", SqlDialect::Postgres).unwrap(),
+            ["city", "country"]
+        );
+        assert!(ddl_columns("select 1", SqlDialect::Postgres).is_err());
+    }
+}
