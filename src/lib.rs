@@ -2,7 +2,16 @@
 //! own refresh interval. This crate holds everything behind the `duro` binary.
 
 pub mod catalog;
+pub mod config;
 pub mod diagnostics;
+pub mod graph;
 pub mod ident;
 pub mod interval;
 pub mod lineage;
+pub mod state;
+pub mod analysis;
+pub mod checks;
+pub mod gitinfo;
+pub mod schedule;
+pub mod plan;
+pub mod status;

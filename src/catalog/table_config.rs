@@ -295,11 +295,19 @@ fn one_of(value: &str, allowed: &[&str]) -> Result<(), String> {
     }
 }
 
-/// One effective value and the `file:line` it came from.
+/// One effective value and the file and line it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Sourced {
     pub value: String,
-    pub source: String,
+    pub file: String,
+    pub line: u32,
+}
+
+impl Sourced {
+    /// `file:line`.
+    pub fn source(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
 }
 
 /// A table's merged config. Only set keys are present; resets remove a key.
@@ -312,19 +320,24 @@ impl EffectiveConfig {
     /// Merges the files that apply to one table, lowest precedence first.
     pub fn merge<'a>(levels: impl IntoIterator<Item = &'a ConfFile>) -> EffectiveConfig {
         let mut values: BTreeMap<String, Sourced> = BTreeMap::new();
-        let mut grants: Option<(Vec<Grantee>, String)> = None;
+        let mut grants: Option<(Vec<Grantee>, String, u32)> = None;
         for file in levels {
             for entry in &file.entries {
-                let source = format!("{}:{}", file.path, entry.line);
+                let (path, line) = (file.path.clone(), entry.line);
                 if entry.key == "grant_select" {
-                    let current = grants.take().map(|(g, _)| g).unwrap_or_default();
-                    grants = Some((apply_grants(current, entry), source));
+                    let current = grants.take().map(|(g, ..)| g).unwrap_or_default();
+                    grants = Some((apply_grants(current, entry), path, line));
                     continue;
                 }
                 match &entry.value {
                     Some(value) => {
                         let value = normalise(&entry.key, value);
-                        values.insert(entry.key.clone(), Sourced { value, source });
+                        let sourced = Sourced {
+                            value,
+                            file: path,
+                            line,
+                        };
+                        values.insert(entry.key.clone(), sourced);
                     }
                     None => {
                         values.remove(&entry.key);
@@ -332,7 +345,7 @@ impl EffectiveConfig {
                 }
             }
         }
-        if let Some((grantees, source)) = grants
+        if let Some((grantees, file, line)) = grants
             && !grantees.is_empty()
         {
             let value = grantees
@@ -340,7 +353,7 @@ impl EffectiveConfig {
                 .map(Grantee::to_string)
                 .collect::<Vec<_>>()
                 .join(", ");
-            values.insert("grant_select".into(), Sourced { value, source });
+            values.insert("grant_select".into(), Sourced { value, file, line });
         }
         EffectiveConfig { values }
     }
@@ -505,7 +518,7 @@ mod tests {
         assert_eq!(merged.get("diststyle"), Some("all"));
         assert_eq!(merged.get("distkey"), Some("city"));
         assert_eq!(merged.get("sortkey"), None);
-        assert_eq!(merged.values["distkey"].source, "second.conf:2");
+        assert_eq!(merged.values["distkey"].source(), "second.conf:2");
         assert_eq!(merged.interval("snapshots_interval").unwrap().minutes(), 1440);
     }
 

@@ -1,0 +1,99 @@
+//! Scan → catalog → lineage → graph → checks: everything `check`, `graph` and `schedule` know
+//! about a views directory, computed once.
+
+use crate::catalog::{self, Catalog, CatalogError, Tree};
+use crate::checks;
+use crate::config::{Config, WarehouseKind};
+use crate::diagnostics::{self, Diagnostic};
+use crate::graph::{Graph, Node};
+use crate::ident::TableName;
+use crate::lineage::{Lineage, Resolver};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashSet};
+
+/// A fully analysed views directory.
+#[derive(Debug)]
+pub struct Analysis {
+    pub catalog: Catalog,
+    pub lineages: BTreeMap<TableName, Lineage>,
+    pub graph: Graph,
+    /// Catalog problems and check results, sorted, errors first.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Analysis {
+    pub fn has_errors(&self) -> bool {
+        diagnostics::has_errors(&self.diagnostics)
+    }
+}
+
+/// Settings that change the analysis of identical files; part of the content hash.
+pub fn settings_salt(config: &Config) -> String {
+    format!(
+        "duro {} schema={} cycles={} dialect={:?} warehouse={:?}",
+        env!("CARGO_PKG_VERSION"),
+        config.scheduler.default_schema,
+        config.scheduler.allow_cycles,
+        config.sql_dialect(),
+        config.warehouse.kind(),
+    )
+}
+
+/// Reads and analyses the configured views directory.
+pub fn analyze(config: &Config) -> Result<(Tree, Analysis), CatalogError> {
+    let tree = catalog::read_tree(&config.views)?;
+    let analysis = analyze_tree(&tree, config);
+    Ok((tree, analysis))
+}
+
+/// Analyses files already read.
+pub fn analyze_tree(tree: &Tree, config: &Config) -> Analysis {
+    let catalog = catalog::build(tree);
+    let managed: HashSet<TableName> = catalog.tables.keys().cloned().collect();
+    let resolver = Resolver {
+        managed: &managed,
+        default_schema: &config.scheduler.default_schema,
+        dialect: config.sql_dialect(),
+    };
+    let lineages: BTreeMap<TableName, Lineage> = catalog
+        .tables
+        .par_iter()
+        .map(|(name, spec)| (name.clone(), resolver.analyze(name, &spec.query().text)))
+        .collect();
+    let nodes = catalog
+        .tables
+        .iter()
+        .map(|(name, spec)| {
+            let lineage = &lineages[name];
+            let node = Node {
+                interval: spec.interval,
+                depends_on: lineage.dependencies.clone(),
+                sources: lineage.sources.clone(),
+            };
+            (name.clone(), node)
+        })
+        .collect();
+    let mut graph = Graph::new(nodes);
+    let mut found = catalog.diagnostics.clone();
+    let warehouse = config.warehouse.kind().unwrap_or(WarehouseKind::Postgres);
+    found.extend(checks::all_table_checks(
+        &catalog,
+        &lineages,
+        config.sql_dialect(),
+        warehouse,
+    ));
+    if config.scheduler.allow_cycles {
+        let broken = graph.break_cycles();
+        found.extend(checks::broken_cycle_notes(&catalog, &broken));
+    }
+    // Cycles left (none once broken) and roots, judged on the graph the creator will walk.
+    found.extend(checks::graph_checks(&catalog, &graph));
+    diagnostics::sort(&mut found);
+    found.dedup();
+    Analysis {
+        catalog,
+        lineages,
+        graph,
+        diagnostics: found,
+    }
+}

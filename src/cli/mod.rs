@@ -1,0 +1,177 @@
+//! Argument parsing and dispatch for the `duro` binary.
+
+mod commands;
+mod init;
+mod output;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use duro::config::{Config, ConfigError};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "duro",
+    version,
+    about = "Keeps a folder of SQL select files materialized as tables, each on its own interval."
+)]
+pub struct Cli {
+    /// Configuration file (default: $DURO_CONFIG, then ./duro.toml)
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TextOrJson {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum GraphFormat {
+    Text,
+    Dot,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write duro.toml and an example views directory
+    Init {
+        /// Folder to initialise (default: the current folder)
+        dir: Option<PathBuf>,
+    },
+    /// Run every scheduler check and print the diagnostics
+    Check {
+        #[arg(long, value_enum, default_value = "text")]
+        format: TextOrJson,
+    },
+    /// Print the dependency graph of the views directory
+    Graph {
+        #[arg(long, value_enum, default_value = "text")]
+        format: GraphFormat,
+    },
+    /// Check the views directory and record it in the state database
+    Schedule,
+    /// Show what is due now and why, in build order
+    Plan {
+        #[arg(long, value_enum, default_value = "text")]
+        format: TextOrJson,
+    },
+    /// Show tables with interval, last built, mean duration and state; or one table's runs
+    Status {
+        /// One table (schema.table)
+        table: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: TextOrJson,
+    },
+    /// Mark a table (or its whole tree) for rebuilding by the creator
+    Force {
+        table: String,
+        /// Also force every table it depends on, transitively
+        #[arg(long)]
+        tree: bool,
+    },
+}
+
+/// A failure with its exit code and a message for stderr.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: i32, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Failure {
+        Failure::new(2, format!("configuration error: {e}"))
+    }
+}
+
+impl From<duro::state::StateError> for Failure {
+    fn from(e: duro::state::StateError) -> Failure {
+        Failure::new(1, e.to_string())
+    }
+}
+
+impl From<duro::catalog::CatalogError> for Failure {
+    fn from(e: duro::catalog::CatalogError) -> Failure {
+        Failure::new(2, e.to_string())
+    }
+}
+
+fn load_config(explicit: Option<PathBuf>) -> Result<Config, Failure> {
+    let (path, named) = match explicit {
+        Some(path) => (path, true),
+        None => match std::env::var_os("DURO_CONFIG").filter(|v| !v.is_empty()) {
+            Some(path) => (PathBuf::from(path), true),
+            None => (PathBuf::from("duro.toml"), false),
+        },
+    };
+    Ok(Config::load(&path, named, std::env::vars())?)
+}
+
+/// The current time, or `DURO_NOW` (RFC 3339) when set, so tests can fix the clock.
+fn now() -> Result<jiff::Timestamp, Failure> {
+    match std::env::var("DURO_NOW") {
+        Ok(text) if !text.is_empty() => text.parse().map_err(|e| {
+            Failure::new(2, format!("DURO_NOW={text:?} is not an RFC 3339 time: {e}"))
+        }),
+        _ => Ok(jiff::Timestamp::now()),
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DURO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(output::color_enabled())
+        .try_init();
+}
+
+/// Runs the command line and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_logging();
+    match run(cli) {
+        Ok(code) => code,
+        Err(failure) => {
+            output::print_error(&failure.message);
+            failure.code
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<i32, Failure> {
+    if let Command::Init { dir } = &cli.command {
+        return init::run(dir.clone().unwrap_or_else(|| PathBuf::from(".")));
+    }
+    let config = load_config(cli.config)?;
+    match cli.command {
+        Command::Init { .. } => unreachable!("handled above"),
+        Command::Check { format } => commands::check(&config, format),
+        Command::Graph { format } => commands::graph(&config, format),
+        Command::Schedule => commands::schedule(&config, now()?),
+        Command::Plan { format } => commands::plan(&config, format, now()?),
+        Command::Status { table, format } => commands::status(&config, table, format, now()?),
+        Command::Force { table, tree } => commands::force(&config, &table, tree),
+    }
+}

@@ -1,0 +1,316 @@
+//! What is due now and why (SPEC §5), as a pure function of the scheduled tables, their
+//! dependencies and a clock. Dependencies without an interval inherit the effective interval of
+//! the due tables that reach them.
+
+use crate::graph::{Graph, Node};
+use crate::ident::TableName;
+use crate::interval::Interval;
+use crate::state::{StateError, Store, from_millis};
+use jiff::Timestamp;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the planner needs to know about one active table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanTable {
+    pub interval: Option<Interval>,
+    pub force: bool,
+    pub last_built: Option<Timestamp>,
+}
+
+/// One table to build, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Planned {
+    pub name: TableName,
+    pub reason: String,
+    #[serde(skip)]
+    pub effective_interval: Option<Interval>,
+}
+
+/// `1h 5m`, `3d 2h`, `45s`: a short human duration.
+pub fn human_duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (d, h, m, sec) = (s / 86400, s % 86400 / 3600, s % 3600 / 60, s % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{sec}s"),
+        (0, 0, _) => format!("{m}m"),
+        (0, _, 0) => format!("{h}h"),
+        (0, _, _) => format!("{h}h {m}m"),
+        (_, 0, _) => format!("{d}d"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
+fn due_reason(table: &PlanTable, interval: Option<Interval>, now: Timestamp) -> Option<String> {
+    if table.force {
+        return Some("forced".into());
+    }
+    let Some(last) = table.last_built else {
+        return Some("never built".into());
+    };
+    let interval = interval?;
+    let age = now.as_second() - last.as_second();
+    (age > interval.seconds() as i64).then(|| {
+        format!(
+            "stale: last built {} ago, interval {interval}",
+            human_duration(age)
+        )
+    })
+}
+
+/// The tables to build now, dependencies first.
+pub fn plan(tables: &BTreeMap<TableName, PlanTable>, graph: &Graph, now: Timestamp) -> Vec<Planned> {
+    // Tables due on their own: forced, never built, or older than their own interval.
+    let initially_due: BTreeSet<TableName> = tables
+        .iter()
+        .filter(|(_, t)| due_reason(t, t.interval, now).is_some())
+        .map(|(name, _)| name.clone())
+        .collect();
+    // Everything those reach is visited.
+    let mut visited: BTreeSet<TableName> = BTreeSet::new();
+    let mut stack: Vec<TableName> = initially_due.iter().cloned().collect();
+    while let Some(t) = stack.pop() {
+        if tables.contains_key(&t) && visited.insert(t.clone()) {
+            stack.extend(graph.waits_for(&t).cloned());
+        }
+    }
+    // Effective intervals, consumers before their dependencies.
+    let order = graph.build_order(&visited);
+    let mut consumers: BTreeMap<&TableName, Vec<&TableName>> = BTreeMap::new();
+    for consumer in &visited {
+        for dep in graph.waits_for(consumer) {
+            consumers.entry(dep).or_default().push(consumer);
+        }
+    }
+    let mut effective: BTreeMap<&TableName, (Option<Interval>, Option<&TableName>)> =
+        BTreeMap::new();
+    for name in order.iter().rev() {
+        let value = match tables[name].interval {
+            Some(own) => (Some(own), None),
+            None => consumers
+                .get(name)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| effective.get(c).and_then(|(i, _)| i.map(|i| (i, *c))))
+                .min()
+                .map(|(i, from)| (Some(i), Some(from)))
+                .unwrap_or((None, None)),
+        };
+        effective.insert(name, value);
+    }
+    order
+        .iter()
+        .filter_map(|name| {
+            let (interval, inherited_from) = effective[name];
+            let reason = due_reason(&tables[name], interval, now)?;
+            let reason = match inherited_from {
+                Some(from) if reason.starts_with("stale") => {
+                    format!("{reason} (inherited from {from})")
+                }
+                _ => reason,
+            };
+            Some(Planned {
+                name: name.clone(),
+                reason,
+                effective_interval: interval,
+            })
+        })
+        .collect()
+}
+
+/// The graph of active tables as scheduled in state.
+pub fn graph_from_state(store: &Store) -> Result<(BTreeMap<TableName, PlanTable>, Graph), StateError> {
+    let mut tables = BTreeMap::new();
+    let mut nodes: BTreeMap<TableName, Node> = BTreeMap::new();
+    for row in store.tables()? {
+        if row.removed_at.is_some() {
+            continue;
+        }
+        let Ok(name) = TableName::parse(&row.name) else {
+            continue;
+        };
+        let interval = row.interval_minutes.and_then(Interval::from_minutes);
+        tables.insert(
+            name.clone(),
+            PlanTable {
+                interval,
+                force: row.force,
+                last_built: row.last_built.map(from_millis),
+            },
+        );
+        let sources: BTreeSet<String> = serde_json::from_str(&row.sources).unwrap_or_default();
+        nodes.insert(
+            name,
+            Node {
+                interval,
+                depends_on: BTreeSet::new(),
+                sources,
+            },
+        );
+    }
+    let mut graph = Graph::new(nodes);
+    for (table, dep, waits) in store.dependencies()? {
+        let (Ok(table), Ok(dep)) = (TableName::parse(&table), TableName::parse(&dep)) else {
+            continue;
+        };
+        if !graph.nodes.contains_key(&dep) {
+            continue;
+        }
+        if let Some(node) = graph.nodes.get_mut(&table) {
+            node.depends_on.insert(dep.clone());
+            if !waits {
+                graph.broken.insert((table, dep));
+            }
+        }
+    }
+    Ok((tables, graph))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(name: &str) -> TableName {
+        TableName::parse(&format!("s.{name}")).unwrap()
+    }
+
+    fn at(hours: f64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + (hours * 3600.0) as i64).unwrap()
+    }
+
+    struct World {
+        tables: BTreeMap<TableName, PlanTable>,
+        graph: Graph,
+    }
+
+    impl World {
+        fn new(specs: &[(&str, Option<u64>, Option<f64>)], edges: &[(&str, &str)]) -> World {
+            let mut tables = BTreeMap::new();
+            let mut nodes: BTreeMap<TableName, Node> = BTreeMap::new();
+            for (name, minutes, built) in specs {
+                let interval = minutes.and_then(Interval::from_minutes);
+                tables.insert(
+                    t(name),
+                    PlanTable {
+                        interval,
+                        force: false,
+                        last_built: built.map(at),
+                    },
+                );
+                nodes.insert(
+                    t(name),
+                    Node {
+                        interval,
+                        ..Node::default()
+                    },
+                );
+            }
+            for (a, b) in edges {
+                nodes.get_mut(&t(a)).unwrap().depends_on.insert(t(b));
+            }
+            World {
+                tables,
+                graph: Graph::new(nodes),
+            }
+        }
+
+        fn plan_at(&self, hours: f64) -> Vec<(String, String)> {
+            plan(&self.tables, &self.graph, at(hours))
+                .into_iter()
+                .map(|p| (p.name.table, p.reason))
+                .collect()
+        }
+
+        fn names_at(&self, hours: f64) -> Vec<String> {
+            self.plan_at(hours).into_iter().map(|(n, _)| n).collect()
+        }
+    }
+
+    /// SPEC §5 and the README example of the original: people (1h) → shops (none) → cities (24h).
+    #[test]
+    fn interval_inheritance_down_the_tree() {
+        let w = World::new(
+            &[
+                ("people", Some(60), Some(0.0)),
+                ("shops", None, Some(0.0)),
+                ("cities", Some(1440), Some(0.0)),
+            ],
+            &[("people", "shops"), ("shops", "cities")],
+        );
+        assert!(w.names_at(0.5).is_empty());
+        // After 1h: people is stale, shops inherits 1h and is stale too; cities keeps its 24h.
+        let plan = w.plan_at(1.5);
+        assert_eq!(
+            plan.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            ["shops", "people"]
+        );
+        assert_eq!(
+            plan[0].1,
+            "stale: last built 1h 30m ago, interval 1h (inherited from s.people)"
+        );
+        assert_eq!(w.names_at(25.0), ["cities", "shops", "people"]);
+    }
+
+    #[test]
+    fn a_grandchild_inherits_through_an_interval_less_child() {
+        let w = World::new(
+            &[
+                ("root", Some(60), Some(0.0)),
+                ("child", None, Some(0.0)),
+                ("grandchild", None, Some(0.0)),
+            ],
+            &[("root", "child"), ("child", "grandchild")],
+        );
+        assert_eq!(w.names_at(2.0), ["grandchild", "child", "root"]);
+    }
+
+    #[test]
+    fn the_shortest_inherited_interval_wins() {
+        let w = World::new(
+            &[
+                ("hourly", Some(60), Some(0.0)),
+                ("daily", Some(1440), Some(0.0)),
+                ("shared", None, Some(0.0)),
+            ],
+            &[("hourly", "shared"), ("daily", "shared")],
+        );
+        assert_eq!(w.names_at(2.0), ["shared", "hourly"]);
+    }
+
+    #[test]
+    fn forced_and_never_built_tables_are_due_whatever_their_age() {
+        let mut w = World::new(
+            &[("a", Some(60), Some(0.0)), ("b", None, None), ("c", Some(60), Some(0.0))],
+            &[("c", "b")],
+        );
+        w.tables.get_mut(&t("a")).unwrap().force = true;
+        assert_eq!(
+            w.plan_at(0.1),
+            [
+                ("a".to_string(), "forced".to_string()),
+                ("b".to_string(), "never built".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_table_is_planned_once_even_when_reached_twice() {
+        let w = World::new(
+            &[
+                ("a", Some(60), Some(0.0)),
+                ("b", Some(60), Some(0.0)),
+                ("shared", None, None),
+            ],
+            &[("a", "shared"), ("b", "shared")],
+        );
+        assert_eq!(w.names_at(2.0), ["shared", "a", "b"]);
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human_duration(45), "45s");
+        assert_eq!(human_duration(5400), "1h 30m");
+        assert_eq!(human_duration(7200), "2h");
+        assert_eq!(human_duration(90000), "1d 1h");
+    }
+}

@@ -1,0 +1,150 @@
+//! `duro schedule` (SPEC §11): analyse the views directory and, only when every check passes,
+//! record it in the state database in one transaction. Unchanged views write nothing.
+
+use crate::analysis::{self, Analysis};
+use crate::catalog::{CatalogError, TableSpec};
+use crate::config::Config;
+use crate::diagnostics::Diagnostic;
+use crate::gitinfo;
+use crate::graph::Graph;
+use crate::state::{ScheduleChanges, ScheduleRecord, ScheduledTable, StateError, Store};
+use jiff::Timestamp;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What a schedule did.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Same content as the last successful schedule: nothing written.
+    NothingChanged { last: ScheduleRecord },
+    /// Written to state.
+    Scheduled {
+        changes: ScheduleChanges,
+        tables: usize,
+        git_commit: Option<String>,
+        warnings: Vec<Diagnostic>,
+    },
+}
+
+/// Why a schedule did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error("the views directory has errors; nothing was scheduled")]
+    Checks(Vec<Diagnostic>),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+#[derive(Serialize)]
+struct DefinitionForHash<'a> {
+    interval_minutes: Option<u64>,
+    definition: &'a str,
+    select: Option<&'a str>,
+    script: Option<&'a str>,
+    requirements: Option<&'a str>,
+    tests: Option<&'a str>,
+    config: BTreeMap<String, String>,
+}
+
+/// The hash that decides whether a table changed: query, interval, merged config, tests and
+/// processor files.
+pub fn definition_hash(spec: &TableSpec) -> String {
+    let processor = spec.processor.as_ref();
+    let canonical = DefinitionForHash {
+        interval_minutes: spec.interval.map(|i| i.minutes()),
+        definition: &spec.definition.text,
+        select: processor.map(|p| p.select.text.as_str()),
+        script: processor.map(|p| p.script.text.as_str()),
+        requirements: processor.and_then(|p| p.requirements.as_ref().map(|r| r.text.as_str())),
+        tests: spec.tests.as_ref().map(|t| t.text.as_str()),
+        config: spec.config.to_map(),
+    };
+    let json = serde_json::to_vec(&canonical).expect("serialisable");
+    blake3::hash(&json).to_hex().to_string()
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("serialisable")
+}
+
+/// Turns an analysis into the rows the state stores.
+pub fn scheduled_tables(analysis: &Analysis) -> Vec<ScheduledTable> {
+    analysis
+        .catalog
+        .tables
+        .values()
+        .map(|spec| scheduled_table(spec, &analysis.graph))
+        .collect()
+}
+
+fn scheduled_table(spec: &TableSpec, graph: &Graph) -> ScheduledTable {
+    let processor = spec.processor.as_ref();
+    let mut files = BTreeMap::new();
+    files.insert("definition", spec.definition.path.clone());
+    if let Some(p) = processor {
+        files.insert("select", p.select.path.clone());
+        files.insert("script", p.script.path.clone());
+        if let Some(r) = &p.requirements {
+            files.insert("requirements", r.path.clone());
+        }
+    }
+    if let Some(t) = &spec.tests {
+        files.insert("tests", t.path.clone());
+    }
+    let sources: BTreeMap<&String, String> = spec
+        .config
+        .values
+        .iter()
+        .map(|(k, v)| (k, v.source()))
+        .collect();
+    let node = &graph.nodes[&spec.name];
+    let dependencies = node
+        .depends_on
+        .iter()
+        .map(|dep| {
+            let waits = !graph.broken.contains(&(spec.name.clone(), dep.clone()));
+            (dep.to_string(), waits)
+        })
+        .collect();
+    ScheduledTable {
+        name: spec.name.to_string(),
+        interval_minutes: spec.interval.map(|i| i.minutes()),
+        definition: spec.definition.text.clone(),
+        select_query: processor.map(|p| p.select.text.clone()),
+        script: processor.map(|p| p.script.text.clone()),
+        requirements: processor.and_then(|p| p.requirements.as_ref().map(|r| r.text.clone())),
+        tests: spec.tests.as_ref().map(|t| t.text.clone()),
+        files: to_json(&files),
+        config: to_json(&spec.config.to_map()),
+        config_sources: to_json(&sources),
+        sources: to_json(&node.sources),
+        definition_hash: definition_hash(spec),
+        dependencies,
+    }
+}
+
+/// Runs a schedule at `now`.
+pub fn run(config: &Config, store: &mut Store, now: Timestamp) -> Result<Outcome, ScheduleError> {
+    let tree = crate::catalog::read_tree(&config.views)?;
+    let content_hash = tree.content_hash(&analysis::settings_salt(config));
+    if let Some(last) = store.last_schedule()?
+        && last.content_hash == content_hash
+    {
+        return Ok(Outcome::NothingChanged { last });
+    }
+    let analysis = analysis::analyze_tree(&tree, config);
+    if analysis.has_errors() {
+        return Err(ScheduleError::Checks(analysis.diagnostics));
+    }
+    let tables = scheduled_tables(&analysis);
+    let git_commit = gitinfo::head_commit(&config.views);
+    let changes = store.apply_schedule(&tables, &content_hash, git_commit.as_deref(), now)?;
+    Ok(Outcome::Scheduled {
+        changes,
+        tables: tables.len(),
+        git_commit,
+        warnings: analysis.diagnostics,
+    })
+}

@@ -1,0 +1,68 @@
+//! The state database's schema, as an ordered list of migrations. `PRAGMA user_version` records
+//! how many have run; a file from a newer duro is refused rather than misread.
+
+/// Each entry upgrades the schema by one version. Never edit a released entry: append.
+pub const MIGRATIONS: &[&str] = &[r#"
+create table tables (
+    name text primary key,
+    interval_minutes integer,
+    definition text not null,
+    select_query text,
+    script text,
+    requirements text,
+    tests text,
+    files text not null,
+    config text not null,
+    config_sources text not null,
+    sources text not null,
+    definition_hash text not null,
+    force integer not null default 0,
+    removed_at integer,
+    added_at integer not null,
+    changed_at integer not null,
+    last_built integer,
+    mean_seconds real,
+    run_count integer not null default 0,
+    lease_owner text,
+    lease_until integer
+);
+
+create table dependencies (
+    table_name text not null references tables(name) on delete cascade,
+    depends_on text not null,
+    waits integer not null default 1,
+    primary key (table_name, depends_on)
+) without rowid;
+create index dependencies_by_dependency on dependencies(depends_on);
+
+create table schedules (
+    id integer primary key,
+    at integer not null,
+    content_hash text not null,
+    git_commit text,
+    new_tables text not null,
+    updated_tables text not null,
+    removed_tables text not null
+);
+
+create table runs (
+    id integer primary key,
+    table_name text not null,
+    started_at integer not null,
+    finished_at integer,
+    outcome text,
+    error text,
+    failed_tests text,
+    rows integer,
+    steps text not null default '[]',
+    output text,
+    owner text
+);
+create index runs_by_table on runs(table_name, started_at);
+create index runs_by_start on runs(started_at);
+
+create table notifications (
+    key text primary key,
+    sent_at integer not null
+);
+"#];

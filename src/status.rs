@@ -1,0 +1,86 @@
+//! Table status as `duro status` and the web UI show it (SPEC §14): interval, last built, mean,
+//! state and last error, computed from the state database.
+
+use crate::state::{StateError, Store, from_millis, to_millis};
+use jiff::Timestamp;
+use serde::Serialize;
+
+/// A table's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TableState {
+    Ok,
+    Failed,
+    Running,
+    Never,
+    Removed,
+}
+
+impl TableState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableState::Ok => "ok",
+            TableState::Failed => "failed",
+            TableState::Running => "running",
+            TableState::Never => "never",
+            TableState::Removed => "removed",
+        }
+    }
+}
+
+/// One line of `status --format json`. Field names and order are the stable JSON contract.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TableStatus {
+    pub name: String,
+    pub interval_minutes: Option<u64>,
+    pub last_built: Option<String>,
+    pub mean_seconds: Option<f64>,
+    pub state: TableState,
+    pub last_error: Option<String>,
+    #[serde(skip)]
+    pub force: bool,
+}
+
+/// RFC 3339 UTC with whole seconds, e.g. `2026-11-25T10:00:00Z`.
+pub fn rfc3339(ms: i64) -> String {
+    let t = from_millis(ms);
+    Timestamp::from_second(t.as_second())
+        .unwrap_or(t)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// Every table's status at `now`, by name.
+pub fn statuses(store: &Store, now: Timestamp) -> Result<Vec<TableStatus>, StateError> {
+    let last_runs = store.last_runs()?;
+    let now_ms = to_millis(now);
+    Ok(store
+        .tables()?
+        .into_iter()
+        .map(|row| {
+            let last = last_runs.get(&row.name);
+            let failed = last.filter(|r| r.outcome != "success");
+            let running = row.lease_owner.is_some() && row.lease_until.is_some_and(|u| u > now_ms);
+            let state = if row.removed_at.is_some() {
+                TableState::Removed
+            } else if running {
+                TableState::Running
+            } else if failed.is_some() {
+                TableState::Failed
+            } else if row.last_built.is_none() {
+                TableState::Never
+            } else {
+                TableState::Ok
+            };
+            TableStatus {
+                name: row.name,
+                interval_minutes: row.interval_minutes,
+                last_built: row.last_built.map(rfc3339),
+                mean_seconds: row.mean_seconds,
+                state,
+                last_error: failed.and_then(|r| r.error.clone()),
+                force: row.force,
+            }
+        })
+        .collect())
+}
