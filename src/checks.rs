@@ -167,7 +167,7 @@ fn key_checks(spec: &TableSpec, columns: Option<&[String]>) -> Vec<Diagnostic> {
         (Some(style @ ("all" | "even")), Some(_)) => out.push(located(
             "diststyle",
             format!(
-                "Redshift refuses a distkey with diststyle {style}; duro will build it with diststyle key (remove one of the two to silence this)"
+                "Redshift expects diststyle key (or none) with a distkey, not diststyle {style}: remove one of the two before building on Redshift"
             ),
             false,
         )),

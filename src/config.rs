@@ -278,11 +278,12 @@ impl Config {
                 origin: origin.clone(),
                 message: e.message().trim().to_string(),
             })?;
+        // Paths in the file are relative to its folder.
         let base = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty() && path.exists())
             .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
+            .unwrap_or_default();
         if path.exists() {
             config.source = Some(path.to_path_buf());
         }

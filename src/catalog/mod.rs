@@ -269,16 +269,19 @@ fn single<T>(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<T> {
     if items.len() > 1 {
-        let paths: Vec<&str> = items.iter().map(&path).collect();
-        diagnostics.push(
-            Diagnostic::error(format!(
-                "{what} of {table} is defined by {} files: {}; keep one",
-                paths.len(),
-                paths.join(", ")
-            ))
-            .in_file(paths[1])
-            .for_table(table.to_string()),
-        );
+        let mut paths: Vec<&str> = items.iter().map(&path).collect();
+        paths.sort();
+        for file in &paths {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "{what} of {table} is defined by {} files: {}; keep one",
+                    paths.len(),
+                    paths.join(", ")
+                ))
+                .in_file(*file)
+                .for_table(table.to_string()),
+            );
+        }
         return None;
     }
     items.pop()
