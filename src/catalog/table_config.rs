@@ -271,12 +271,13 @@ fn validate(key: &str, op: Op, value: &str) -> Result<(), String> {
         "snapshots_interval" | "snapshots_stored_for" | "timeout" => Interval::parse(value)
             .map(drop)
             .map_err(|e| e.to_string()),
+        "csv_delimiter" if value == "\\t" => Ok(()),
         "csv_delimiter" => {
             let mut chars = value.chars();
             match (chars.next(), chars.next()) {
                 (Some(c), None) if !matches!(c, '"' | '\n' | '\r') && c.is_ascii() => Ok(()),
                 _ => Err(format!(
-                    "{value:?} is not one ASCII character other than a quote (e.g. `;` or `,`)"
+                    "{value:?} is not one ASCII character other than a quote (e.g. `;` or `,`; `\\t` for a tab)"
                 )),
             }
         }
@@ -386,10 +387,13 @@ impl EffectiveConfig {
         self.get(key).and_then(|v| Interval::parse(v).ok())
     }
 
+    /// The processor CSV delimiter: `;` unless configured (`\t` means a tab).
     pub fn csv_delimiter(&self) -> char {
-        self.get("csv_delimiter")
-            .and_then(|v| v.chars().next())
-            .unwrap_or(';')
+        match self.get("csv_delimiter") {
+            Some("\\t") => '\t',
+            Some(v) => v.chars().next().unwrap_or(';'),
+            None => ';',
+        }
     }
 
     /// `{"key": "value"}` for state and JSON output.

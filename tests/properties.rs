@@ -1,0 +1,144 @@
+//! Property tests: the file-name parser, the config parser, the statement splitter and lineage
+//! never panic on any input, and well-formed names and configs round-trip.
+
+use duro::catalog::naming::{FileRole, classify};
+use duro::catalog::table_config::{self, Op};
+use duro::ident::TableName;
+use duro::lineage::{Resolver, SqlDialect, lexer};
+use proptest::prelude::*;
+use std::collections::HashSet;
+
+fn identifier() -> impl Strategy<Value = String> {
+    "[a-z_][a-z0-9_$]{0,20}"
+}
+
+fn separator_run() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(vec!['-', '\u{2014}', '\u{2013}', ' ', '\u{a0}']), 1..4)
+        .prop_map(|chars| chars.into_iter().collect())
+}
+
+fn interval() -> impl Strategy<Value = (u64, char, u64)> {
+    (1u64..1000, prop::sample::select(vec!['m', 'h', 'd', 'w', 'M', 'H', 'D', 'W']))
+        .prop_map(|(n, unit)| {
+            let factor = match unit.to_ascii_lowercase() {
+                'm' => 1,
+                'h' => 60,
+                'd' => 1440,
+                _ => 10080,
+            };
+            (n, unit, n * factor)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn classify_never_panics(path in "\\PC{0,60}") {
+        let _ = classify(&path);
+    }
+
+    #[test]
+    fn classify_never_panics_on_sql_like_names(
+        folders in prop::collection::vec("[a-zA-Z_. \u{a0}—–-]{0,8}", 0..3),
+        stem in "[a-zA-Z0-9_. \u{a0}—–$-]{0,30}",
+        ext in prop::sample::select(vec![".sql", "_test.sql", "_select.sql", ".py", ".conf", "_requirements.txt", ".SQL"]),
+    ) {
+        let mut path = folders.join("/");
+        if !path.is_empty() { path.push('/'); }
+        path.push_str(&stem);
+        path.push_str(ext);
+        let _ = classify(&path);
+    }
+
+    #[test]
+    fn definition_names_round_trip(
+        schema in identifier(),
+        table in identifier(),
+        sep in separator_run(),
+        with_interval in any::<bool>(),
+        (n, unit, minutes) in interval(),
+        layout in 0..3u8,
+        upper in any::<bool>(),
+    ) {
+        prop_assume!(table.len() <= 52);
+        let stem = if with_interval { format!("{table}{sep}{n}{unit}") } else { table.clone() };
+        let stem = if upper { stem.to_uppercase() } else { stem };
+        let path = match layout {
+            0 => format!("{schema}/{stem}.sql"),
+            1 => format!("{schema}.{stem}.sql"),
+            _ => format!("org/team/{schema}.{stem}.sql"),
+        };
+        // A table called x_test or x_select is written with an interval; skip the other forms.
+        prop_assume!(with_interval || !(table.ends_with("_test") || table.ends_with("_select")));
+        let role = classify(&path).unwrap();
+        let expected = FileRole::Definition {
+            table: TableName::new(&schema, &table).unwrap(),
+            interval: with_interval.then(|| duro::interval::Interval::from_minutes(minutes).unwrap()),
+        };
+        prop_assert_eq!(role, expected);
+    }
+
+    #[test]
+    fn config_parser_never_panics(text in "\\PC{0,200}") {
+        let _ = table_config::parse("x.conf", &text);
+    }
+
+    #[test]
+    fn config_lines_round_trip(
+        entries in prop::collection::btree_map(
+            prop::sample::select(vec!["distkey", "sortkey", "diststyle", "timeout", "snapshots_interval", "grant_select", "csv_delimiter"]),
+            any::<u8>(),
+            1..7,
+        ),
+        colon in any::<bool>(),
+        spaces in any::<bool>(),
+    ) {
+        let value_for = |key: &str, seed: u8| -> String {
+            match key {
+                "distkey" => format!("col{seed}"),
+                "sortkey" => format!("a{seed}, b"),
+                "diststyle" => ["even", "all", "key", "auto"][seed as usize % 4].to_string(),
+                "timeout" | "snapshots_interval" => format!("{}h", seed as u32 + 1),
+                "grant_select" => format!("user{seed}, group g{seed}"),
+                _ => [";", ",", "|", "\\t"][seed as usize % 4].to_string(),
+            }
+        };
+        let sep = match (colon, spaces) {
+            (true, true) => ": ",
+            (true, false) => ":",
+            (false, true) => " = ",
+            (false, false) => "=",
+        };
+        let mut text = String::from("# generated\n\n");
+        let mut expected = Vec::new();
+        for (key, seed) in &entries {
+            let value = value_for(key, *seed);
+            text.push_str(&format!("{key}{sep}{value}\n; comment\n"));
+            expected.push((key.to_string(), value.trim().to_string()));
+        }
+        let (file, diagnostics) = table_config::parse("x.conf", &text);
+        prop_assert!(diagnostics.is_empty(), "{:?}", diagnostics);
+        let got: Vec<(String, String)> = file
+            .entries
+            .iter()
+            .map(|e| { assert_eq!(e.op, Op::Set); (e.key.clone(), e.value.clone().unwrap()) })
+            .collect();
+        prop_assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn splitter_never_panics_and_keeps_code(sql in "\\PC{0,200}") {
+        for statement in lexer::split_statements(&sql) {
+            prop_assert!(sql.contains(statement.text.as_str()));
+            prop_assert!(statement.line >= 1);
+        }
+    }
+
+    #[test]
+    fn lineage_never_panics(sql in "(select|with|from|join|\\(|\\)|;|'|\"|--|/\\*|\\*/|\\$\\$|[a-z]{1,6}|\\.| |,|\n){0,40}") {
+        let managed: HashSet<TableName> = [TableName::parse("a.b").unwrap()].into_iter().collect();
+        let resolver = Resolver { managed: &managed, default_schema: "public", dialect: SqlDialect::Postgres };
+        let _ = resolver.analyze(&TableName::parse("x.y").unwrap(), &sql);
+    }
+}
