@@ -48,7 +48,9 @@ pub fn analyze(config: &Config) -> Result<(Tree, Analysis), CatalogError> {
 
 /// Analyses files already read.
 pub fn analyze_tree(tree: &Tree, config: &Config) -> Analysis {
+    let started = std::time::Instant::now();
     let catalog = catalog::build(tree);
+    tracing::debug!(elapsed = ?started.elapsed(), "catalog built");
     let managed: HashSet<TableName> = catalog.tables.keys().cloned().collect();
     let resolver = Resolver {
         managed: &managed,
@@ -60,6 +62,7 @@ pub fn analyze_tree(tree: &Tree, config: &Config) -> Analysis {
         .par_iter()
         .map(|(name, spec)| (name.clone(), resolver.analyze(name, &spec.query().text)))
         .collect();
+    tracing::debug!(elapsed = ?started.elapsed(), "lineage parsed");
     let nodes = catalog
         .tables
         .iter()

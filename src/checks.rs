@@ -12,7 +12,10 @@ use std::collections::BTreeMap;
 /// The line a sqlparser message points at ("… at Line: 3, Column: 7").
 fn parser_line(message: &str) -> Option<u32> {
     let rest = &message[message.find("Line: ")? + "Line: ".len()..];
-    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn at(file: &SourceFile, table: &TableName, message: String, error: bool) -> Diagnostic {
@@ -40,7 +43,11 @@ pub fn table_checks(
             &spec.name,
             format!(
                 "the query does not parse ({error}); dependencies were found by searching for table names instead: {}",
-                if found.is_empty() { "none".to_string() } else { found.join(", ") }
+                if found.is_empty() {
+                    "none".to_string()
+                } else {
+                    found.join(", ")
+                }
             ),
             false,
         );
@@ -186,7 +193,9 @@ pub fn graph_checks(catalog: &Catalog, graph: &Graph) -> Vec<Diagnostic> {
             names.join(", ")
         ));
         if let Some(spec) = catalog.tables.get(&cycle[0]) {
-            d = d.in_file(&spec.query().path).for_table(cycle[0].to_string());
+            d = d
+                .in_file(&spec.query().path)
+                .for_table(cycle[0].to_string());
         }
         out.push(d);
     }
@@ -195,12 +204,10 @@ pub fn graph_checks(catalog: &Catalog, graph: &Graph) -> Vec<Diagnostic> {
         .into_iter()
         .filter(|t| graph.nodes[*t].interval.is_none())
         .collect();
-    let listed: Vec<String> = roots.iter().map(|t| t.to_string()).collect();
     for root in &roots {
         let mut d = Diagnostic::error(format!(
-            "root without an interval: nothing depends on {root}, so it needs its own (name the file like `{} — 24h.sql`); roots without interval: {}",
-            root.table,
-            listed.join(", ")
+            "root without an interval: nothing depends on {root}, so it needs its own (name the file like `{} — 24h.sql`)",
+            root.table
         ))
         .for_table(root.to_string());
         if let Some(spec) = catalog.tables.get(*root) {
@@ -208,14 +215,19 @@ pub fn graph_checks(catalog: &Catalog, graph: &Graph) -> Vec<Diagnostic> {
         }
         out.push(d);
     }
+    if !roots.is_empty() {
+        let listed: Vec<String> = roots.iter().map(|t| t.to_string()).collect();
+        out.push(Diagnostic::error(format!(
+            "{} without an interval: {}",
+            if roots.len() == 1 { "1 root" } else { "roots" },
+            listed.join(", ")
+        )));
+    }
     out
 }
 
 /// Notes about the cycles broken under `allow_cycles`.
-pub fn broken_cycle_notes(
-    catalog: &Catalog,
-    broken: &[(TableName, TableName)],
-) -> Vec<Diagnostic> {
+pub fn broken_cycle_notes(catalog: &Catalog, broken: &[(TableName, TableName)]) -> Vec<Diagnostic> {
     broken
         .iter()
         .map(|(consumer, dependency)| {
@@ -252,7 +264,9 @@ mod tests {
     #[test]
     fn parser_lines() {
         assert_eq!(
-            parser_line("sql parser error: Expected: end of statement, found: x at Line: 3, Column: 7"),
+            parser_line(
+                "sql parser error: Expected: end of statement, found: x at Line: 3, Column: 7"
+            ),
             Some(3)
         );
         assert_eq!(parser_line("no line here"), None);

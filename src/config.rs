@@ -241,7 +241,12 @@ pub struct ConfigError {
 
 const SECTIONS: &[&str] = &["warehouse", "scheduler", "creator", "s3", "slack", "web"];
 /// Environment variables that start with DURO_ but are not settings.
-const NOT_SETTINGS: &[&str] = &["DURO_CONFIG", "DURO_NOW", "DURO_LOG", "DURO_TEST_DATABASE_URL"];
+const NOT_SETTINGS: &[&str] = &[
+    "DURO_CONFIG",
+    "DURO_NOW",
+    "DURO_LOG",
+    "DURO_TEST_DATABASE_URL",
+];
 const INTEGER_KEYS: &[&str] = &["concurrency", "poll_seconds", "retries", "lease_seconds"];
 const FLOAT_KEYS: &[&str] = &["timeout_factor"];
 const BOOL_KEYS: &[&str] = &["allow_cycles"];
@@ -327,7 +332,10 @@ impl Config {
             return fail("creator.concurrency", "must be at least 1".into());
         }
         if self.creator.poll_seconds == 0 || self.creator.lease_seconds == 0 {
-            return fail("creator.poll_seconds/lease_seconds", "must be at least 1".into());
+            return fail(
+                "creator.poll_seconds/lease_seconds",
+                "must be at least 1".into(),
+            );
         }
         if !(self.creator.timeout_factor > 0.0 && self.creator.timeout_factor.is_finite()) {
             return fail("creator.timeout_factor", "must be a positive number".into());
@@ -376,9 +384,7 @@ fn apply_env(
         let (section, key) = match rest.as_str() {
             "views" | "state" => (None, rest.clone()),
             _ => {
-                let Some(section) = SECTIONS
-                    .iter()
-                    .find(|s| rest.starts_with(&format!("{s}_")))
+                let Some(section) = SECTIONS.iter().find(|s| rest.starts_with(&format!("{s}_")))
                 else {
                     return Err(error(format!(
                         "unknown setting: expected DURO_VIEWS, DURO_STATE or DURO_<SECTION>_<KEY> with a section of {}",
@@ -444,7 +450,13 @@ mod tests {
         assert!(config.state.ends_with(".duro/state.db"));
         assert_eq!(config.creator.concurrency, 2);
         assert_eq!(config.warehouse.kind(), Some(WarehouseKind::DuckDb));
-        assert!(config.warehouse.url.expose().ends_with(".duro/warehouse.duckdb"));
+        assert!(
+            config
+                .warehouse
+                .url
+                .expose()
+                .ends_with(".duro/warehouse.duckdb")
+        );
     }
 
     #[test]
@@ -491,9 +503,6 @@ mod tests {
         for secret in ["hunter2", "xyzzy", "tok3n", "s3cr3t"] {
             assert!(!debug.contains(secret), "{secret} leaked: {debug}");
         }
-        assert_eq!(
-            config.warehouse.redacted_url(),
-            "postgres://me:***@db/x"
-        );
+        assert_eq!(config.warehouse.redacted_url(), "postgres://me:***@db/x");
     }
 }

@@ -84,9 +84,8 @@ impl fmt::Display for Diagnostic {
 /// Sorts diagnostics into a stable order: errors first, then by file, line and message.
 pub fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| {
-        (a.severity, &a.file, a.line, &a.table, &a.message).cmp(&(
-            b.severity, &b.file, b.line, &b.table, &b.message,
-        ))
+        (a.severity, &a.file, a.line, &a.table, &a.message)
+            .cmp(&(b.severity, &b.file, b.line, &b.table, &b.message))
     });
 }
 

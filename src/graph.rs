@@ -128,7 +128,10 @@ impl Graph {
         for name in self.nodes.keys() {
             consumed.extend(self.waits_for(name));
         }
-        self.nodes.keys().filter(|t| !consumed.contains(t)).collect()
+        self.nodes
+            .keys()
+            .filter(|t| !consumed.contains(t))
+            .collect()
     }
 
     /// Tables that read `table` directly.
@@ -218,16 +221,33 @@ mod tests {
     /// original-behavior.md §3.3 detect_cycles expectations.
     #[test]
     fn cycles_of_the_original_tests() {
-        assert!(graph(&[("a", "b"), ("b", "c"), ("a", "d")], &[]).cycles().is_empty());
+        assert!(
+            graph(&[("a", "b"), ("b", "c"), ("a", "d")], &[])
+                .cycles()
+                .is_empty()
+        );
         let g = graph(
-            &[("n1", "n2"), ("n2", "n3"), ("n9", "n10"), ("n10", "n11"), ("n11", "n9")],
+            &[
+                ("n1", "n2"),
+                ("n2", "n3"),
+                ("n9", "n10"),
+                ("n10", "n11"),
+                ("n11", "n9"),
+            ],
             &[],
         );
         let cycles: Vec<_> = g.cycles().iter().map(|c| names(c)).collect();
         assert_eq!(cycles, [["n10", "n11", "n9"]]);
         // Two cycles sharing c form one strongly connected set, which names every table.
         let g = graph(
-            &[("a", "b"), ("b", "c"), ("c", "a"), ("c", "e"), ("e", "f"), ("f", "c")],
+            &[
+                ("a", "b"),
+                ("b", "c"),
+                ("c", "a"),
+                ("c", "e"),
+                ("e", "f"),
+                ("f", "c"),
+            ],
             &[],
         );
         let cycles: Vec<_> = g.cycles().iter().map(|c| names(c)).collect();
@@ -238,7 +258,14 @@ mod tests {
 
     #[test]
     fn breaking_cycles_is_deterministic_and_complete() {
-        let edges = [("a", "b"), ("b", "c"), ("c", "a"), ("c", "e"), ("e", "f"), ("f", "c")];
+        let edges = [
+            ("a", "b"),
+            ("b", "c"),
+            ("c", "a"),
+            ("c", "e"),
+            ("e", "f"),
+            ("f", "c"),
+        ];
         let mut g = graph(&edges, &[]);
         let dropped = g.break_cycles();
         assert!(g.cycles().is_empty());
@@ -271,7 +298,13 @@ mod tests {
         let all: BTreeSet<TableName> = g.nodes.keys().cloned().collect();
         assert_eq!(
             names(&g.build_order(&all)),
-            ["cities", "child", "countries", "countries_detailed", "parent"]
+            [
+                "cities",
+                "child",
+                "countries",
+                "countries_detailed",
+                "parent"
+            ]
         );
     }
 }

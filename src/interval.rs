@@ -95,14 +95,30 @@ mod tests {
             ("24H", 1440),
             ("2D", 2880),
         ] {
-            assert_eq!(Interval::parse(token).unwrap().minutes(), minutes, "{token}");
+            assert_eq!(
+                Interval::parse(token).unwrap().minutes(),
+                minutes,
+                "{token}"
+            );
         }
     }
 
     #[test]
     fn refuses_everything_else() {
         for token in [
-            "", "1z", "h", "0h", "-1h", "+1h", "1.5h", " 1h", "1h ", "1_0h", "1s", "1mo", "1y",
+            "",
+            "1z",
+            "h",
+            "0h",
+            "-1h",
+            "+1h",
+            "1.5h",
+            " 1h",
+            "1h ",
+            "1_0h",
+            "1s",
+            "1mo",
+            "1y",
             "99999999999999999999h",
         ] {
             assert!(Interval::parse(token).is_err(), "{token:?} accepted");
@@ -111,7 +127,13 @@ mod tests {
 
     #[test]
     fn displays_in_the_largest_exact_unit() {
-        for (minutes, text) in [(1, "1m"), (90, "90m"), (120, "2h"), (1440, "1d"), (20160, "2w")] {
+        for (minutes, text) in [
+            (1, "1m"),
+            (90, "90m"),
+            (120, "2h"),
+            (1440, "1d"),
+            (20160, "2w"),
+        ] {
             assert_eq!(Interval::from_minutes(minutes).unwrap().to_string(), text);
         }
     }

@@ -1,17 +1,17 @@
 //! duro keeps a folder of SQL `select` files materialized as tables in a warehouse, each on its
 //! own refresh interval. This crate holds everything behind the `duro` binary.
 
+pub mod analysis;
 pub mod catalog;
+pub mod checks;
 pub mod config;
 pub mod diagnostics;
+pub mod gitinfo;
 pub mod graph;
 pub mod ident;
 pub mod interval;
 pub mod lineage;
-pub mod state;
-pub mod analysis;
-pub mod checks;
-pub mod gitinfo;
-pub mod schedule;
 pub mod plan;
+pub mod schedule;
+pub mod state;
 pub mod status;

@@ -59,7 +59,11 @@ fn due_reason(table: &PlanTable, interval: Option<Interval>, now: Timestamp) -> 
 }
 
 /// The tables to build now, dependencies first.
-pub fn plan(tables: &BTreeMap<TableName, PlanTable>, graph: &Graph, now: Timestamp) -> Vec<Planned> {
+pub fn plan(
+    tables: &BTreeMap<TableName, PlanTable>,
+    graph: &Graph,
+    now: Timestamp,
+) -> Vec<Planned> {
     // Tables due on their own: forced, never built, or older than their own interval.
     let initially_due: BTreeSet<TableName> = tables
         .iter()
@@ -119,7 +123,9 @@ pub fn plan(tables: &BTreeMap<TableName, PlanTable>, graph: &Graph, now: Timesta
 }
 
 /// The graph of active tables as scheduled in state.
-pub fn graph_from_state(store: &Store) -> Result<(BTreeMap<TableName, PlanTable>, Graph), StateError> {
+pub fn graph_from_state(
+    store: &Store,
+) -> Result<(BTreeMap<TableName, PlanTable>, Graph), StateError> {
     let mut tables = BTreeMap::new();
     let mut nodes: BTreeMap<TableName, Node> = BTreeMap::new();
     for row in store.tables()? {
@@ -280,7 +286,11 @@ mod tests {
     #[test]
     fn forced_and_never_built_tables_are_due_whatever_their_age() {
         let mut w = World::new(
-            &[("a", Some(60), Some(0.0)), ("b", None, None), ("c", Some(60), Some(0.0))],
+            &[
+                ("a", Some(60), Some(0.0)),
+                ("b", None, None),
+                ("c", Some(60), Some(0.0)),
+            ],
             &[("c", "b")],
         );
         w.tables.get_mut(&t("a")).unwrap().force = true;

@@ -127,20 +127,24 @@ fn scheduled_table(spec: &TableSpec, graph: &Graph) -> ScheduledTable {
 
 /// Runs a schedule at `now`.
 pub fn run(config: &Config, store: &mut Store, now: Timestamp) -> Result<Outcome, ScheduleError> {
+    let started = std::time::Instant::now();
     let tree = crate::catalog::read_tree(&config.views)?;
     let content_hash = tree.content_hash(&analysis::settings_salt(config));
+    tracing::debug!(files = tree.files.len(), elapsed = ?started.elapsed(), "read and hashed");
     if let Some(last) = store.last_schedule()?
         && last.content_hash == content_hash
     {
         return Ok(Outcome::NothingChanged { last });
     }
     let analysis = analysis::analyze_tree(&tree, config);
+    tracing::debug!(elapsed = ?started.elapsed(), "analysed");
     if analysis.has_errors() {
         return Err(ScheduleError::Checks(analysis.diagnostics));
     }
     let tables = scheduled_tables(&analysis);
     let git_commit = gitinfo::head_commit(&config.views);
     let changes = store.apply_schedule(&tables, &content_hash, git_commit.as_deref(), now)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "written");
     Ok(Outcome::Scheduled {
         changes,
         tables: tables.len(),

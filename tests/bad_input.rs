@@ -73,7 +73,11 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "duplicate table",
-        files: &[GOOD_ROOT, ("s/t — 1h.sql", b"select 1"), ("s.t — 2h.sql", b"select 2")],
+        files: &[
+            GOOD_ROOT,
+            ("s/t — 1h.sql", b"select 1"),
+            ("s.t — 2h.sql", b"select 2"),
+        ],
         severity: "error",
         file: "s/t — 1h.sql",
         line: None,
@@ -81,7 +85,10 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "conf syntax error",
-        files: &[GOOD_ROOT, ("s/root.conf", b"# fine\ndistkey=a\nthis is not a pair\n")],
+        files: &[
+            GOOD_ROOT,
+            ("s/root.conf", b"# fine\ndistkey=a\nthis is not a pair\n"),
+        ],
         severity: "error",
         file: "s/root.conf",
         line: Some(3),
@@ -118,7 +125,10 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "distkey not in the select",
-        files: &[("s/root — 1h.sql", b"select 1 as a, 2 as b"), ("s/root.conf", b"distkey=c\n")],
+        files: &[
+            ("s/root — 1h.sql", b"select 1 as a, 2 as b"),
+            ("s/root.conf", b"distkey=c\n"),
+        ],
         severity: "error",
         file: "s/root.conf",
         line: Some(1),
@@ -126,7 +136,10 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "sortkey not in the select",
-        files: &[("s/root — 1h.sql", b"select 1 as a, 2 as b"), ("s.conf", b"sortkey=a, zz\n")],
+        files: &[
+            ("s/root — 1h.sql", b"select 1 as a, 2 as b"),
+            ("s.conf", b"sortkey=a, zz\n"),
+        ],
         severity: "error",
         file: "s.conf",
         line: Some(1),
@@ -146,7 +159,11 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "processor without DDL",
-        files: &[GOOD_ROOT, ("s/p_select.sql", b"select 1 as a"), ("s/p.py", b"print(1)")],
+        files: &[
+            GOOD_ROOT,
+            ("s/p_select.sql", b"select 1 as a"),
+            ("s/p.py", b"print(1)"),
+        ],
         severity: "error",
         file: "s/p.py",
         line: None,
@@ -174,7 +191,13 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "test that is not a select",
-        files: &[GOOD_ROOT, ("s/root_test.sql", b"select true as ok;\n\ndelete from s.root")],
+        files: &[
+            GOOD_ROOT,
+            (
+                "s/root_test.sql",
+                b"select true as ok;\n\ndelete from s.root",
+            ),
+        ],
         severity: "error",
         file: "s/root_test.sql",
         line: Some(3),
@@ -190,7 +213,10 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "grantee with SQL in it",
-        files: &[GOOD_ROOT, ("global.conf", b"grant_select=jane; drop table x\n")],
+        files: &[
+            GOOD_ROOT,
+            ("global.conf", b"grant_select=jane; drop table x\n"),
+        ],
         severity: "error",
         file: "global.conf",
         line: Some(1),
@@ -198,7 +224,10 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "distkey with SQL in it",
-        files: &[GOOD_ROOT, ("s.root.conf", b"distkey=a); drop table x; --\n")],
+        files: &[
+            GOOD_ROOT,
+            ("s.root.conf", b"distkey=a); drop table x; --\n"),
+        ],
         severity: "error",
         file: "s.root.conf",
         line: Some(1),
@@ -238,7 +267,10 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "unparsable query",
-        files: &[GOOD_ROOT, ("s/weird — 1h.sql", b"select * from s.root where ???")],
+        files: &[
+            GOOD_ROOT,
+            ("s/weird — 1h.sql", b"select * from s.root where ???"),
+        ],
         severity: "warning",
         file: "s/weird — 1h.sql",
         line: Some(1),
@@ -277,7 +309,12 @@ fn every_bad_input_gets_its_diagnostic() {
                 case.name, run.code
             ));
         }
-        assert!(!run.stderr.contains("panicked"), "{}: {}", case.name, run.stderr);
+        assert!(
+            !run.stderr.contains("panicked"),
+            "{}: {}",
+            case.name,
+            run.stderr
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
@@ -295,7 +332,11 @@ fn text_output_names_file_and_line() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("failed: 1 table, 1 error, 0 warnings"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("failed: 1 table, 1 error, 0 warnings"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -306,7 +347,8 @@ fn all_errors_are_reported_together() {
     p.write("s/lonely.sql", "select 1");
     let run = p.run(&["check", "--format", "json"]);
     assert_eq!(run.code, 1);
-    assert_eq!(run.json().as_array().unwrap().len(), 3, "{}", run.stdout);
+    // Three problems plus the summary line of roots without interval.
+    assert_eq!(run.json().as_array().unwrap().len(), 4, "{}", run.stdout);
 }
 
 #[test]
@@ -328,8 +370,16 @@ fn a_failed_schedule_leaves_state_untouched() {
     p.write("s/b — 1q.sql", "select 1");
     let run = p.run(&["schedule"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(run.stderr.contains("invalid interval \"1q\""), "{}", run.stderr);
-    assert!(run.stderr.contains("nothing was scheduled"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("invalid interval \"1q\""),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("nothing was scheduled"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(snapshot(&p), before);
 }
 
@@ -341,7 +391,11 @@ fn configuration_errors_exit_2() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("duro.toml"), "{}", run.stderr);
     let p = Project::new();
-    let run = p.command(&["check"]).env("DURO_WAREHOUSE_URL", "oracle://x").output().unwrap();
+    let run = p
+        .command(&["check"])
+        .env("DURO_WAREHOUSE_URL", "oracle://x")
+        .output()
+        .unwrap();
     assert_eq!(run.status.code(), Some(2));
     let p = Project::new();
     assert_eq!(p.run(&["--config", "missing.toml", "check"]).code, 2);

@@ -49,14 +49,21 @@ fn schedule_records_merged_configs_and_processor_files() {
         "{}",
         run.stdout
     );
-    let config = |table: &str| p.run(&["status", table, "--format", "json"]).json()["config"].clone();
+    let config =
+        |table: &str| p.run(&["status", table, "--format", "json"]).json()["config"].clone();
     assert_eq!(
         config("second.child"),
         json!({"distkey": "city", "diststyle": "all", "snapshots_interval": "24h", "snapshots_stored_for": "90d"})
     );
     assert_eq!(config("second.parent"), json!({"diststyle": "even"}));
-    assert_eq!(config("first.cities"), json!({"grant_select": "jane, john"}));
-    assert_eq!(config("first.countries"), json!({"grant_select": "joan, john"}));
+    assert_eq!(
+        config("first.cities"),
+        json!({"grant_select": "jane, john"})
+    );
+    assert_eq!(
+        config("first.countries"),
+        json!({"grant_select": "joan, john"})
+    );
 
     let db = p.sqlite();
     let (select, script, requirements, definition, tests): (String, String, String, String, String) = db
@@ -66,14 +73,21 @@ fn schedule_records_merged_configs_and_processor_files() {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .unwrap();
-    assert_eq!(select, "select country, continent\nfrom first.countries_raw");
+    assert_eq!(
+        select,
+        "select country, continent\nfrom first.countries_raw"
+    );
     assert!(script.contains("csv.reader"));
     assert_eq!(requirements.trim(), "idna==2.8");
     assert!(definition.starts_with("create table first.countries("));
     // The top-level first.countries_test.sql belongs to first.countries.
     assert!(tests.contains("correct_continent_for_france"));
     let files: String = db
-        .query_row("select files from tables where name = 'first.cities'", [], |r| r.get(0))
+        .query_row(
+            "select files from tables where name = 'first.cities'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&files).unwrap(),
@@ -86,7 +100,9 @@ fn force_tree_of_parent_marks_its_whole_tree() {
     // original-behavior.md §6.4: a tree force on second.parent forces cities, child and parent.
     let p = Project::with_fixture("original");
     assert_eq!(p.run(&["schedule"]).code, 0);
-    p.sqlite().execute("update tables set force = 0", []).unwrap();
+    p.sqlite()
+        .execute("update tables set force = 0", [])
+        .unwrap();
     let run = p.run(&["force", "second.parent", "--tree"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let forced: Vec<String> = p
@@ -99,11 +115,15 @@ fn force_tree_of_parent_marks_its_whole_tree() {
         .collect();
     assert_eq!(forced, ["first.cities", "second.child", "second.parent"]);
     // A tree force on a table without dependencies is recorded too (the original lost it).
-    p.sqlite().execute("update tables set force = 0", []).unwrap();
+    p.sqlite()
+        .execute("update tables set force = 0", [])
+        .unwrap();
     assert_eq!(p.run(&["force", "first.cities", "--tree"]).code, 0);
     let n: i64 = p
         .sqlite()
-        .query_row("select count(*) from tables where force = 1", [], |r| r.get(0))
+        .query_row("select count(*) from tables where force = 1", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(n, 1);
 }

@@ -13,12 +13,18 @@ fn identifier() -> impl Strategy<Value = String> {
 }
 
 fn separator_run() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(vec!['-', '\u{2014}', '\u{2013}', ' ', '\u{a0}']), 1..4)
-        .prop_map(|chars| chars.into_iter().collect())
+    prop::collection::vec(
+        prop::sample::select(vec!['-', '\u{2014}', '\u{2013}', ' ', '\u{a0}']),
+        1..4,
+    )
+    .prop_map(|chars| chars.into_iter().collect())
 }
 
 fn interval() -> impl Strategy<Value = (u64, char, u64)> {
-    (1u64..1000, prop::sample::select(vec!['m', 'h', 'd', 'w', 'M', 'H', 'D', 'W']))
+    (
+        1u64..1000,
+        prop::sample::select(vec!['m', 'h', 'd', 'w', 'M', 'H', 'D', 'W']),
+    )
         .prop_map(|(n, unit)| {
             let factor = match unit.to_ascii_lowercase() {
                 'm' => 1,

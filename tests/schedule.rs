@@ -22,10 +22,20 @@ fn unchanged_views_write_nothing_and_changes_force_rebuilds() {
     p.write("s/b — 1h.sql", "select x from s.a");
     let run = p.run(&["schedule"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("Scheduled 2 tables. New tables: s.a, s.b."), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Scheduled 2 tables. New tables: s.a, s.b."),
+        "{}",
+        run.stdout
+    );
 
     let run = p.run(&["schedule"]);
-    assert!(run.stdout.starts_with("Nothing changed since the last schedule"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .starts_with("Nothing changed since the last schedule"),
+        "{}",
+        run.stdout
+    );
     let schedules: i64 = p
         .sqlite()
         .query_row("select count(*) from schedules", [], |r| r.get(0))
@@ -33,19 +43,30 @@ fn unchanged_views_write_nothing_and_changes_force_rebuilds() {
     assert_eq!(schedules, 1);
 
     p.sqlite()
-        .execute("update tables set force = 0, last_built = strftime('%s', 'now') * 1000", [])
+        .execute(
+            "update tables set force = 0, last_built = strftime('%s', 'now') * 1000",
+            [],
+        )
         .unwrap();
     // A config change is a definition change.
     p.write("s/a.conf", "sortkey=x\n");
     let run = p.run(&["schedule"]);
-    assert!(run.stdout.contains("Updated tables: s.a."), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Updated tables: s.a."),
+        "{}",
+        run.stdout
+    );
     let forced = p.run(&["plan", "--format", "json"]).json();
     assert_eq!(forced, json!([{"name": "s.a", "reason": "forced"}]));
 
     // A comment-only change to a test file changes the hash too.
     p.write("s/b_test.sql", "select true as ok");
     let run = p.run(&["schedule"]);
-    assert!(run.stdout.contains("Updated tables: s.b."), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Updated tables: s.b."),
+        "{}",
+        run.stdout
+    );
 
     // Moving a file without changing it is not a change.
     p.remove("s/a — 1h.sql");
@@ -55,7 +76,9 @@ fn unchanged_views_write_nothing_and_changes_force_rebuilds() {
     assert!(!run.stdout.contains("New"), "{}", run.stdout);
     let files: String = p
         .sqlite()
-        .query_row("select files from tables where name = 's.a'", [], |r| r.get(0))
+        .query_row("select files from tables where name = 's.a'", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert!(files.contains("s.a — 1h.sql"), "{files}");
 }
@@ -68,7 +91,11 @@ fn vanished_tables_are_removed_and_can_come_back() {
     assert_eq!(p.run(&["schedule"]).code, 0);
     p.remove("s/b — 1h.sql");
     let run = p.run(&["schedule"]);
-    assert!(run.stdout.contains("Removed tables: s.b."), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Removed tables: s.b."),
+        "{}",
+        run.stdout
+    );
     let status = p.run(&["status", "--format", "json"]).json();
     assert_eq!(status[1]["name"], "s.b");
     assert_eq!(status[1]["state"], "removed");
@@ -97,7 +124,11 @@ fn git_commit_is_recorded() {
             .env("GIT_COMMITTER_EMAIL", "t@example.com")
             .output()
             .expect("git is installed");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     git(&["init", "-q"]);
@@ -105,7 +136,11 @@ fn git_commit_is_recorded() {
     git(&["commit", "-qm", "views"]);
     let head = git(&["rev-parse", "HEAD"]);
     let run = p.run(&["schedule"]);
-    assert!(run.stdout.contains(&format!("for commit {}", &head[..12])), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("for commit {}", &head[..12])),
+        "{}",
+        run.stdout
+    );
     let recorded: String = p
         .sqlite()
         .query_row("select git_commit from schedules", [], |r| r.get(0))
@@ -120,7 +155,11 @@ fn git_commit_is_recorded() {
     assert_eq!(p.run(&["schedule"]).code, 0);
     let recorded: String = p
         .sqlite()
-        .query_row("select git_commit from schedules order by id desc limit 1", [], |r| r.get(0))
+        .query_row(
+            "select git_commit from schedules order by id desc limit 1",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(recorded, head);
 }
@@ -158,7 +197,11 @@ fn plan_follows_interval_inheritance_with_a_set_clock() {
         json!([{"name": "s.grandchild", "reason": "forced"}])
     );
     let text = p.run_at("2030-01-01T00:10:00Z", &["plan"]);
-    assert!(text.stdout.contains("1. s.grandchild: forced"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("1. s.grandchild: forced"),
+        "{}",
+        text.stdout
+    );
 }
 
 #[test]
@@ -224,7 +267,11 @@ fn init_writes_a_project_that_checks_and_schedules() {
     // Running init again keeps what is there.
     std::fs::write(fresh.join("duro.toml"), "views = \"views\"\n# mine\n").unwrap();
     assert_eq!(p.run(&["init", "fresh"]).code, 0);
-    assert!(std::fs::read_to_string(fresh.join("duro.toml")).unwrap().contains("# mine"));
+    assert!(
+        std::fs::read_to_string(fresh.join("duro.toml"))
+            .unwrap()
+            .contains("# mine")
+    );
 }
 
 #[test]
@@ -234,12 +281,17 @@ fn allow_cycles_breaks_them_deterministically() {
     p.write("s/b — 1h.sql", "select * from s.a");
     let run = p.run(&["schedule"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("dependency cycle between s.a, s.b"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("dependency cycle between s.a, s.b"),
+        "{}",
+        run.stderr
+    );
     p.write_config("[scheduler]\nallow_cycles = true\n");
     let run = p.run(&["schedule"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stderr.contains("cycle broken: s.b reads s.a but does not wait for it"),
+        run.stderr
+            .contains("cycle broken: s.b reads s.a but does not wait for it"),
         "{}",
         run.stderr
     );
@@ -258,5 +310,8 @@ fn allow_cycles_breaks_them_deterministically() {
             ("s.b".to_string(), "s.a".to_string(), false)
         ]
     );
-    assert_eq!(names(&p.run(&["plan", "--format", "json"]).json()), ["s.b", "s.a"]);
+    assert_eq!(
+        names(&p.run(&["plan", "--format", "json"]).json()),
+        ["s.b", "s.a"]
+    );
 }

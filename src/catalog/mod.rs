@@ -163,7 +163,10 @@ impl Tree {
 
 /// Decodes a file as UTF-8 (without BOM).
 fn decode(file: &RawFile) -> Result<&str, Diagnostic> {
-    let bytes = file.bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&file.bytes);
+    let bytes = file
+        .bytes
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(&file.bytes);
     std::str::from_utf8(bytes).map_err(|e| {
         Diagnostic::error(format!(
             "not valid UTF-8 (byte {}): save the file as UTF-8",
@@ -340,8 +343,13 @@ fn assemble(mut c: Collected, diagnostics: &mut Vec<Diagnostic>) -> BTreeMap<Tab
             ))));
             continue;
         }
-        let Some(select) = single(&table, "the processor select", selects, |f| &f.path, diagnostics)
-        else {
+        let Some(select) = single(
+            &table,
+            "the processor select",
+            selects,
+            |f| &f.path,
+            diagnostics,
+        ) else {
             definitions.remove(&table);
             continue;
         };
@@ -456,8 +464,10 @@ fn assemble(mut c: Collected, diagnostics: &mut Vec<Diagnostic>) -> BTreeMap<Tab
         if !known {
             for file in files {
                 diagnostics.push(
-                    Diagnostic::warning("config applies to no table: no table of that name or schema is defined")
-                        .in_file(&file.path),
+                    Diagnostic::warning(
+                        "config applies to no table: no table of that name or schema is defined",
+                    )
+                    .in_file(&file.path),
                 );
             }
         }

@@ -82,7 +82,10 @@ pub enum NamingError {
     #[error("a separator but no interval after it in {stem:?}: write e.g. `table — 24h.sql`")]
     MissingInterval { stem: String },
     #[error("{kind} files take no interval: name it `{expected}`")]
-    UnexpectedInterval { kind: &'static str, expected: String },
+    UnexpectedInterval {
+        kind: &'static str,
+        expected: String,
+    },
 }
 
 /// Splits a file stem into the name and the optional interval token.
@@ -153,7 +156,8 @@ pub fn classify(relative_path: &str) -> Result<FileRole, NamingError> {
     let stem_of = |suffix: &str| -> Option<&str> {
         let split = file_name.len().checked_sub(suffix.len())?;
         let tail = file_name.get(split..)?;
-        tail.eq_ignore_ascii_case(suffix).then(|| &file_name[..split])
+        tail.eq_ignore_ascii_case(suffix)
+            .then(|| &file_name[..split])
     };
 
     if let Some(stem) = stem_of(".sql") {
@@ -246,13 +250,25 @@ mod tests {
             ("second/first.cities- 1h.sql", "first.cities", Some(60)),
             ("second/first.cities-1h.sql", "first.cities", Some(60)),
             ("first/cities — 24h.sql", "first.cities", Some(1440)),
-            ("first/cities \u{2014}\u{a0}24h.sql", "first.cities", Some(1440)),
+            (
+                "first/cities \u{2014}\u{a0}24h.sql",
+                "first.cities",
+                Some(1440),
+            ),
             ("first/cities \u{2014} 1h.sql", "first.cities", Some(60)),
-            ("first/cities\u{a0}\u{2014}\u{a0}24h.sql", "first.cities", Some(1440)),
+            (
+                "first/cities\u{a0}\u{2014}\u{a0}24h.sql",
+                "first.cities",
+                Some(1440),
+            ),
             ("first/cities \u{2013} 2d.sql", "first.cities", Some(2880)),
             ("first/cities 24h.sql", "first.cities", Some(1440)),
             ("first/cities-24h.sql", "first.cities", Some(1440)),
-            ("org/team/first.cities — 1w.sql", "first.cities", Some(10080)),
+            (
+                "org/team/first.cities — 1w.sql",
+                "first.cities",
+                Some(10080),
+            ),
             ("a/b/first/cities — 30m.sql", "first.cities", Some(30)),
             ("First/Cities — 24H.SQL", "first.cities", Some(1440)),
         ];

@@ -122,7 +122,10 @@ pub fn parse(path: &str, text: &str) -> (ConfFile, Vec<Diagnostic>) {
             )));
             continue;
         };
-        let (mut key, value) = (trimmed[..split].trim().to_lowercase(), &trimmed[split + 1..]);
+        let (mut key, value) = (
+            trimmed[..split].trim().to_lowercase(),
+            &trimmed[split + 1..],
+        );
         let mut op = Op::Set;
         if let Some(base) = key.strip_suffix('+') {
             (key, op) = (base.trim_end().to_string(), Op::Add);
@@ -160,8 +163,8 @@ pub fn parse(path: &str, text: &str) -> (ConfFile, Vec<Diagnostic>) {
                     "unknown key `{key}` is ignored; the nearest known key is `{}`",
                     nearest_key(&key)
                 ))
-                    .in_file(path)
-                    .at_line(line),
+                .in_file(path)
+                .at_line(line),
             );
             continue;
         }
@@ -236,7 +239,11 @@ fn grant_items(value: &str) -> Result<Vec<(Option<char>, Grantee)>, String> {
         .filter(|item| !item.is_empty())
         .map(|item| {
             let sign = item.chars().next().filter(|c| *c == '+' || *c == '-');
-            let name = if sign.is_some() { item[1..].trim() } else { item };
+            let name = if sign.is_some() {
+                item[1..].trim()
+            } else {
+                item
+            };
             Grantee::parse(name).map(|grantee| (sign, grantee))
         })
         .collect()
@@ -268,9 +275,9 @@ fn validate(key: &str, op: Op, value: &str) -> Result<(), String> {
         "sortkey" => identifier_list(value, "column name").map(drop),
         "sortstyle" => one_of(value, &["compound", "interleaved"]),
         "diststyle" => one_of(value, &["even", "all", "key", "auto"]),
-        "snapshots_interval" | "snapshots_stored_for" | "timeout" => Interval::parse(value)
-            .map(drop)
-            .map_err(|e| e.to_string()),
+        "snapshots_interval" | "snapshots_stored_for" | "timeout" => {
+            Interval::parse(value).map(drop).map_err(|e| e.to_string())
+        }
         "csv_delimiter" if value == "\\t" => Ok(()),
         "csv_delimiter" => {
             let mut chars = value.chars();
@@ -289,10 +296,7 @@ fn one_of(value: &str, allowed: &[&str]) -> Result<(), String> {
     if allowed.iter().any(|a| a.eq_ignore_ascii_case(value)) {
         Ok(())
     } else {
-        Err(format!(
-            "{value:?} is not one of {}",
-            allowed.join(", ")
-        ))
+        Err(format!("{value:?} is not one of {}", allowed.join(", ")))
     }
 }
 
@@ -514,7 +518,10 @@ mod tests {
     #[test]
     fn precedence_and_resets() {
         let files = [
-            conf("global.conf", "diststyle=even\nsortkey=a\n# comment\n; also\n"),
+            conf(
+                "global.conf",
+                "diststyle=even\nsortkey=a\n# comment\n; also\n",
+            ),
             conf("second.conf", "diststyle: ALL\ndistkey=City"),
             conf("second/child.conf", "sortkey=null\nsnapshots_interval=24h"),
         ];
@@ -523,7 +530,10 @@ mod tests {
         assert_eq!(merged.get("distkey"), Some("city"));
         assert_eq!(merged.get("sortkey"), None);
         assert_eq!(merged.values["distkey"].source(), "second.conf:2");
-        assert_eq!(merged.interval("snapshots_interval").unwrap().minutes(), 1440);
+        assert_eq!(
+            merged.interval("snapshots_interval").unwrap().minutes(),
+            1440
+        );
     }
 
     #[test]

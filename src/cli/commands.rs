@@ -206,7 +206,9 @@ fn resolve_table(config: &Config, store: &Store, arg: &str) -> Result<String, Fa
     let unknown = || {
         Failure::new(
             2,
-            format!("unknown table {arg:?}: `duro status` lists the scheduled tables (run `duro schedule` after adding files)"),
+            format!(
+                "unknown table {arg:?}: `duro status` lists the scheduled tables (run `duro schedule` after adding files)"
+            ),
         )
     };
     let name = duro::state::normalise_table_arg(arg, &config.scheduler.default_schema)
@@ -313,7 +315,11 @@ pub fn status(
         TextOrJson::Text => {
             let s = &detail.status;
             println!("{}", s.name);
-            println!("  state:      {}{}", s.state.as_str(), if detail.force { " (forced)" } else { "" });
+            println!(
+                "  state:      {}{}",
+                s.state.as_str(),
+                if detail.force { " (forced)" } else { "" }
+            );
             println!("  interval:   {}", interval_text(s.interval_minutes));
             println!("  last built: {}", last_built_text(&row.last_built, now));
             println!("  mean:       {}", mean_text(s.mean_seconds));
@@ -425,13 +431,21 @@ pub fn force(config: &Config, table: &str, tree: bool) -> Result<i32, Failure> {
     let names: Vec<String> = if tree {
         let (_, graph) = plan::graph_from_state(&store)?;
         let parsed = TableName::parse(&name).map_err(|e| Failure::new(2, e.to_string()))?;
-        graph.tree(&parsed).into_iter().map(|t| t.to_string()).collect()
+        graph
+            .tree(&parsed)
+            .into_iter()
+            .map(|t| t.to_string())
+            .collect()
     } else {
         vec![name.clone()]
     };
     let count = store.force(&names)?;
     if tree {
-        println!("Forced {} (the tree of {name}): {}.", plural(count, "table"), names.join(", "));
+        println!(
+            "Forced {} (the tree of {name}): {}.",
+            plural(count, "table"),
+            names.join(", ")
+        );
     } else {
         println!("Forced {name}.");
     }

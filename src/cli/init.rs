@@ -57,9 +57,8 @@ fn write_new(path: &Path, content: &str, written: &mut Vec<PathBuf>) -> Result<(
         return Ok(());
     }
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            Failure::new(1, format!("cannot create {}: {e}", parent.display()))
-        })?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Failure::new(1, format!("cannot create {}: {e}", parent.display())))?;
     }
     std::fs::write(path, content)
         .map_err(|e| Failure::new(1, format!("cannot write {}: {e}", path.display())))?;

@@ -105,7 +105,9 @@ fn quoted_len(rest: &str, quote: char, backslash_escapes: bool) -> usize {
 
 fn next_token(rest: &str, c: char) -> (Kind, usize) {
     if c.is_whitespace() {
-        let len = rest.find(|ch: char| !ch.is_whitespace()).unwrap_or(rest.len());
+        let len = rest
+            .find(|ch: char| !ch.is_whitespace())
+            .unwrap_or(rest.len());
         return (Kind::Whitespace, len);
     }
     if rest.starts_with("--") {
@@ -156,7 +158,9 @@ fn next_token(rest: &str, c: char) -> (Kind, usize) {
         return (Kind::Number, len);
     }
     if is_word_start(c) {
-        let len = rest.find(|ch: char| !is_word_char(ch)).unwrap_or(rest.len());
+        let len = rest
+            .find(|ch: char| !is_word_char(ch))
+            .unwrap_or(rest.len());
         if (len == 1 && (c == 'e' || c == 'E')) && rest[1..].starts_with('\'') {
             return (Kind::String, 1 + quoted_len(&rest[1..], '\'', true));
         }
@@ -202,7 +206,10 @@ pub fn split_statements(sql: &str) -> Vec<Statement> {
 
 /// The meaningful tokens only (no whitespace or comments).
 pub fn significant(sql: &str) -> Vec<Token<'_>> {
-    tokenize(sql).into_iter().filter(|t| !t.is_trivia()).collect()
+    tokenize(sql)
+        .into_iter()
+        .filter(|t| !t.is_trivia())
+        .collect()
 }
 
 /// Every dotted name (`a.b` or `a.b.c`, quoted parts allowed) outside strings and comments, as its
@@ -242,7 +249,8 @@ mod tests {
 
     #[test]
     fn splits_on_semicolons_outside_strings_and_comments() {
-        let sql = "select 'a;b' as x; -- c;d\nselect \"q;\" from t /* ; */;\n\n;  -- only a comment\n";
+        let sql =
+            "select 'a;b' as x; -- c;d\nselect \"q;\" from t /* ; */;\n\n;  -- only a comment\n";
         let statements = split_statements(sql);
         assert_eq!(
             statements,
@@ -261,12 +269,7 @@ mod tests {
 
     #[test]
     fn strings_of_every_kind() {
-        for sql in [
-            "'it''s'",
-            "E'a\\'b'",
-            "$$a ' b$$",
-            "$x$ $$ ; $x$",
-        ] {
+        for sql in ["'it''s'", "E'a\\'b'", "$$a ' b$$", "$x$ $$ ; $x$"] {
             let tokens = tokenize(sql);
             assert_eq!(tokens.len(), 1, "{sql}: {tokens:?}");
             assert_eq!(tokens[0].kind, Kind::String, "{sql}");

@@ -60,8 +60,14 @@ pub enum SqlDialect {
 
 fn dialects(primary: SqlDialect) -> [Box<dyn Dialect>; 2] {
     match primary {
-        SqlDialect::Postgres => [Box::new(PostgreSqlDialect {}), Box::new(RedshiftSqlDialect {})],
-        SqlDialect::Redshift => [Box::new(RedshiftSqlDialect {}), Box::new(PostgreSqlDialect {})],
+        SqlDialect::Postgres => [
+            Box::new(PostgreSqlDialect {}),
+            Box::new(RedshiftSqlDialect {}),
+        ],
+        SqlDialect::Redshift => [
+            Box::new(RedshiftSqlDialect {}),
+            Box::new(PostgreSqlDialect {}),
+        ],
     }
 }
 
@@ -211,7 +217,12 @@ impl Visitor for Collector<'_, '_> {
             .with
             .iter()
             .flat_map(|with| &with.cte_tables)
-            .map(|cte| (cte.alias.name.value.clone(), cte.alias.name.quote_style.is_some()))
+            .map(|cte| {
+                (
+                    cte.alias.name.value.clone(),
+                    cte.alias.name.quote_style.is_some(),
+                )
+            })
             .collect();
         self.ctes.push(names);
         ControlFlow::Continue(())
@@ -307,10 +318,16 @@ mod tests {
     use super::*;
 
     fn managed() -> HashSet<TableName> {
-        ["schema.table", "first.cities", "second.child", "public.people", "s.t"]
-            .iter()
-            .map(|n| TableName::parse(n).unwrap())
-            .collect()
+        [
+            "schema.table",
+            "first.cities",
+            "second.child",
+            "public.people",
+            "s.t",
+        ]
+        .iter()
+        .map(|n| TableName::parse(n).unwrap())
+        .collect()
     }
 
     fn lineage(sql: &str) -> Lineage {
@@ -368,7 +385,10 @@ mod tests {
                    where e.id in (select id from raw.ids)";
         let l = lineage(sql);
         assert_eq!(
-            l.dependencies.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+            l.dependencies
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>(),
             ["first.cities", "public.people", "s.t", "second.child"]
         );
         assert_eq!(
@@ -403,22 +423,31 @@ mod tests {
 
     #[test]
     fn unparsable_queries_fall_back_to_a_name_search() {
-        let l = lineage("select * from first.cities where ??? -- second.child\n and 'schema.table'");
+        let l =
+            lineage("select * from first.cities where ??? -- second.child\n and 'schema.table'");
         assert!(l.parse_error.is_some());
         assert_eq!(
-            l.dependencies.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+            l.dependencies
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>(),
             ["first.cities"]
         );
     }
 
     #[test]
     fn output_columns_for_key_checks() {
-        let l = lineage("select city, c.country, count(*), upper(x) as Big, y::text from first.cities c");
+        let l = lineage(
+            "select city, c.country, count(*), upper(x) as Big, y::text from first.cities c",
+        );
         assert_eq!(
             l.output_columns.unwrap(),
             ["city", "country", "count", "big", "y"]
         );
-        assert_eq!(lineage("select *, a from first.cities").output_columns, None);
+        assert_eq!(
+            lineage("select *, a from first.cities").output_columns,
+            None
+        );
     }
 
     #[test]
@@ -431,7 +460,11 @@ mod tests {
     #[test]
     fn ddl_columns_of_processor_tables() {
         assert_eq!(
-            ddl_columns("create table first.countries(\ncity text,\nCountry text\n)", SqlDialect::Postgres).unwrap(),
+            ddl_columns(
+                "create table first.countries(\ncity text,\nCountry text\n)",
+                SqlDialect::Postgres
+            )
+            .unwrap(),
             ["city", "country"]
         );
         assert!(ddl_columns("select 1", SqlDialect::Postgres).is_err());

@@ -268,7 +268,11 @@ impl Store {
         {
             let mut stmt = tx.prepare("select table_name, depends_on, waits from dependencies")?;
             let rows = stmt.query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                ))
             })?;
             for row in rows {
                 let (t, d, w) = row?;
@@ -412,8 +416,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         let mut count = 0;
         {
-            let mut stmt = tx
-                .prepare("update tables set force = 1 where name = ?1 and removed_at is null")?;
+            let mut stmt =
+                tx.prepare("update tables set force = 1 where name = ?1 and removed_at is null")?;
             for name in names {
                 count += stmt.execute([name])?;
             }
@@ -492,7 +496,12 @@ mod tests {
     fn schedule_lifecycle() {
         let mut store = Store::in_memory().unwrap();
         let changes = store
-            .apply_schedule(&[table("s.a", "1", &[]), table("s.b", "1", &["s.a"])], "h1", None, at(0))
+            .apply_schedule(
+                &[table("s.a", "1", &[]), table("s.b", "1", &["s.a"])],
+                "h1",
+                None,
+                at(0),
+            )
             .unwrap();
         assert_eq!(changes.new, ["s.a", "s.b"]);
         assert!(store.tables().unwrap().iter().all(|t| t.force));
@@ -502,7 +511,12 @@ mod tests {
             .unwrap();
 
         let changes = store
-            .apply_schedule(&[table("s.a", "2", &[]), table("s.b", "1", &["s.a"])], "h2", Some("abc"), at(1))
+            .apply_schedule(
+                &[table("s.a", "2", &[]), table("s.b", "1", &["s.a"])],
+                "h2",
+                Some("abc"),
+                at(1),
+            )
             .unwrap();
         assert_eq!(changes.updated, ["s.a"]);
         assert!(store.table("s.a").unwrap().unwrap().force);
@@ -518,7 +532,12 @@ mod tests {
 
         // ... and comes back unchanged: new again (the original tool kept it deleted forever).
         let changes = store
-            .apply_schedule(&[table("s.a", "2", &[]), table("s.b", "1", &["s.a"])], "h4", None, at(3))
+            .apply_schedule(
+                &[table("s.a", "2", &[]), table("s.b", "1", &["s.a"])],
+                "h4",
+                None,
+                at(3),
+            )
             .unwrap();
         assert_eq!(changes.new, ["s.b"]);
         let b = store.table("s.b").unwrap().unwrap();
@@ -546,7 +565,10 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
         drop(conn);
-        assert!(matches!(Store::open(&path), Err(StateError::TooNew { found: 99, .. })));
+        assert!(matches!(
+            Store::open(&path),
+            Err(StateError::TooNew { found: 99, .. })
+        ));
     }
 
     #[test]

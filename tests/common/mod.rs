@@ -119,7 +119,11 @@ impl Project {
 
     /// Runs with the clock set to `now` (RFC 3339).
     pub fn run_at(&self, now: &str, args: &[&str]) -> Run {
-        self.command(args).env("DURO_NOW", now).output().unwrap().into()
+        self.command(args)
+            .env("DURO_NOW", now)
+            .output()
+            .unwrap()
+            .into()
     }
 
     pub fn sqlite(&self) -> rusqlite::Connection {
