@@ -202,7 +202,7 @@ pub fn plan(config: &Config, format: TextOrJson, now: Timestamp) -> Result<i32, 
     Ok(0)
 }
 
-fn resolve_table(config: &Config, store: &Store, arg: &str) -> Result<String, Failure> {
+pub fn resolve_table(config: &Config, store: &Store, arg: &str) -> Result<String, Failure> {
     let unknown = || {
         Failure::new(
             2,
@@ -439,7 +439,7 @@ pub fn force(config: &Config, table: &str, tree: bool) -> Result<i32, Failure> {
     } else {
         vec![name.clone()]
     };
-    let count = store.force(&names)?;
+    let count = store.force(&names, jiff::Timestamp::now())?;
     if tree {
         println!(
             "Forced {} (the tree of {name}): {}.",

@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch for the `duro` binary.
 
 mod commands;
+mod creator;
 mod init;
 mod output;
 
@@ -65,6 +66,21 @@ enum Command {
         table: Option<String>,
         #[arg(long, value_enum, default_value = "text")]
         format: TextOrJson,
+    },
+    /// Build due tables: a daemon polling every poll_seconds, or once with --once
+    Create {
+        /// Build what is due now and exit (exit 1 if a run failed)
+        #[arg(long)]
+        once: bool,
+        /// Tables built at the same time (default: creator.concurrency)
+        #[arg(long, value_name = "N")]
+        concurrency: Option<u32>,
+    },
+    /// Rebuild a table now, whatever its age (with --tree: everything it depends on first)
+    Run {
+        table: String,
+        #[arg(long)]
+        tree: bool,
     },
     /// Mark a table (or its whole tree) for rebuilding by the creator
     Force {
@@ -173,5 +189,9 @@ fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Plan { format } => commands::plan(&config, format, now()?),
         Command::Status { table, format } => commands::status(&config, table, format, now()?),
         Command::Force { table, tree } => commands::force(&config, &table, tree),
+        Command::Create { once, concurrency } => {
+            creator::create(&config, once, concurrency, now()?)
+        }
+        Command::Run { table, tree } => creator::run(&config, &table, tree),
     }
 }

@@ -243,9 +243,109 @@ pub fn dotted_names(sql: &str) -> Vec<Vec<String>> {
     names
 }
 
+/// Rewrites real references to `schema.table` (qualified, or unqualified after FROM/JOIN when
+/// `schema` is the default schema) into `replacement`, leaving strings, comments, other tables
+/// (`schema.table_other`) and column references alone.
+pub fn rewrite_table_references(
+    sql: &str,
+    schema: &str,
+    table: &str,
+    default_schema: &str,
+    replacement: &str,
+) -> String {
+    let tokens = significant(sql);
+    let mut edits: Vec<(usize, usize)> = Vec::new();
+    let ident = |i: usize| tokens.get(i).and_then(Token::identifier);
+    let is_dot = |i: usize| {
+        tokens
+            .get(i)
+            .is_some_and(|t| t.kind == Kind::Symbol && t.text == ".")
+    };
+    let end_of = |i: usize| tokens[i].start + tokens[i].text.len();
+    let mut i = 0;
+    while i < tokens.len() {
+        let preceded_by_dot = i > 0 && is_dot(i - 1);
+        if !preceded_by_dot
+            && ident(i).as_deref() == Some(schema)
+            && is_dot(i + 1)
+            && ident(i + 2).as_deref() == Some(table)
+            && !is_dot(i + 3)
+        {
+            edits.push((tokens[i].start, end_of(i + 2)));
+            i += 3;
+            continue;
+        }
+        let after_from = i > 0
+            && tokens[i - 1].kind == Kind::Word
+            && ["from", "join"].contains(&tokens[i - 1].text.to_lowercase().as_str());
+        if schema == default_schema
+            && after_from
+            && ident(i).as_deref() == Some(table)
+            && !is_dot(i + 1)
+        {
+            edits.push((tokens[i].start, end_of(i)));
+        }
+        // Skip the rest of a dotted chain (db.schema.table matches on its last two parts).
+        if is_dot(i + 1)
+            && i + 2 < tokens.len()
+            && !(ident(i + 2).as_deref() == Some(schema) && is_dot(i + 3))
+        {
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    let mut out = String::with_capacity(sql.len() + edits.len() * 12);
+    let mut last = 0;
+    for (start, end) in edits {
+        out.push_str(&sql[last..start]);
+        out.push_str(replacement);
+        last = end;
+    }
+    out.push_str(&sql[last..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rewrites_only_real_references() {
+        let rewrite = |sql: &str| {
+            rewrite_table_references(
+                sql,
+                "first",
+                "cities",
+                "public",
+                "\"first\".\"cities_duro_temp\"",
+            )
+        };
+        assert_eq!(
+            rewrite(
+                "select count(*) > 0 as ok from first.cities where city <> 'first.cities' -- first.cities"
+            ),
+            "select count(*) > 0 as ok from \"first\".\"cities_duro_temp\" where city <> 'first.cities' -- first.cities"
+        );
+        assert_eq!(
+            rewrite(
+                "select * from first.cities_raw join \"first\".\"cities\" c using (id) join first.cities.x"
+            ),
+            "select * from first.cities_raw join \"first\".\"cities_duro_temp\" c using (id) join first.cities.x"
+        );
+        assert_eq!(
+            rewrite("select cities.city from cities"),
+            "select cities.city from cities"
+        );
+        let public = rewrite_table_references(
+            "select people.id from people join public.people p using (id)",
+            "public",
+            "people",
+            "public",
+            "T",
+        );
+        assert_eq!(public, "select people.id from T join T p using (id)");
+    }
 
     #[test]
     fn splits_on_semicolons_outside_strings_and_comments() {

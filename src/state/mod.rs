@@ -2,6 +2,9 @@
 //! web UI, possibly in separate processes. Times are stored as UTC milliseconds.
 
 mod migrations;
+mod runs;
+
+pub use runs::{Outcome, Step};
 
 use crate::ident::TableName;
 use jiff::Timestamp;
@@ -284,10 +287,10 @@ impl Store {
         {
             let mut insert = tx.prepare(
                 "insert into tables (name, interval_minutes, definition, select_query, script, requirements, tests, files, config, config_sources, sources, definition_hash, force, added_at, changed_at)
-                 values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1, ?13, ?13)",
+                 values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?13)",
             )?;
             let mut update = tx.prepare(
-                "update tables set interval_minutes = ?2, definition = ?3, select_query = ?4, script = ?5, requirements = ?6, tests = ?7, files = ?8, config = ?9, config_sources = ?10, sources = ?11, definition_hash = ?12, force = 1, removed_at = null, changed_at = ?13
+                "update tables set interval_minutes = ?2, definition = ?3, select_query = ?4, script = ?5, requirements = ?6, tests = ?7, files = ?8, config = ?9, config_sources = ?10, sources = ?11, definition_hash = ?12, force = ?13, removed_at = null, changed_at = ?13
                  where name = ?1",
             )?;
             let mut update_meta = tx.prepare(
@@ -411,15 +414,17 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Marks tables for rebuilding. Returns how many active tables were marked.
-    pub fn force(&mut self, names: &[String]) -> Result<usize, StateError> {
+    /// Marks tables for rebuilding at `now`. A run that started before `now` does not clear
+    /// the mark. Returns how many active tables were marked.
+    pub fn force(&mut self, names: &[String], now: Timestamp) -> Result<usize, StateError> {
         let tx = self.conn.transaction()?;
         let mut count = 0;
         {
-            let mut stmt =
-                tx.prepare("update tables set force = 1 where name = ?1 and removed_at is null")?;
+            let mut stmt = tx.prepare(
+                "update tables set force = max(?2, 1) where name = ?1 and removed_at is null",
+            )?;
             for name in names {
-                count += stmt.execute([name])?;
+                count += stmt.execute(params![name, to_millis(now)])?;
             }
         }
         tx.commit()?;

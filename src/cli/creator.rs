@@ -1,0 +1,233 @@
+//! `duro create [--once]` and `duro run TABLE [--tree]`: the creator from the command line, with
+//! progress on a terminal and a clean stop on SIGINT/SIGTERM (running transactions rolled back,
+//! leases released).
+
+use super::Failure;
+use duro::config::{Config, WarehouseKind};
+use duro::create::{Creator, RunReport, run_round};
+use duro::ident::TableName;
+use duro::plan;
+use duro::state::Store;
+use indicatif::{ProgressBar, ProgressStyle};
+use jiff::Timestamp;
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(1, format!("cannot start the runtime: {e}")))
+}
+
+fn check_warehouse(config: &Config) -> Result<(), Failure> {
+    match config.warehouse.kind() {
+        Some(WarehouseKind::DuckDb) => Err(Failure::new(
+            2,
+            "the embedded DuckDB warehouse cannot build tables yet in this version: set warehouse.url (or DURO_WAREHOUSE_URL) to a postgres:// or redshift:// URL",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Sends `true` on the returned channel at SIGINT or SIGTERM.
+fn shutdown_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        eprintln!("stopping: cancelling running builds and rolling them back…");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+/// Prints each finished run: a progress bar on a terminal, plain lines otherwise.
+struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = terminal.then(|| {
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+                )
+                .expect("valid template"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Progress { bar }
+    }
+
+    fn finished(&self, report: &RunReport) {
+        let line = describe(report);
+        match &self.bar {
+            Some(bar) => {
+                bar.println(line);
+                bar.inc(1);
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn describe(report: &RunReport) -> String {
+    if report.busy {
+        return format!(
+            "busy    {}: {}",
+            report.table,
+            report.error.as_deref().unwrap_or("")
+        );
+    }
+    match report.outcome {
+        Some(_) if report.succeeded() => format!(
+            "built   {} in {:.2}s ({} rows)",
+            report.table,
+            report.seconds,
+            report.rows.unwrap_or(0)
+        ),
+        Some(outcome) => format!(
+            "FAILED  {} ({}) after {:.2}s: {}",
+            report.table,
+            outcome.as_str(),
+            report.seconds,
+            report.error.as_deref().unwrap_or("")
+        ),
+        None => format!(
+            "skipped {}: {}",
+            report.table,
+            report.error.as_deref().unwrap_or("")
+        ),
+    }
+}
+
+fn summary(reports: &[RunReport]) -> (usize, usize, usize) {
+    let ok = reports.iter().filter(|r| r.succeeded()).count();
+    let busy = reports.iter().filter(|r| r.busy).count();
+    let failed = reports
+        .iter()
+        .filter(|r| r.outcome.is_some() && !r.succeeded())
+        .count();
+    (ok, failed, busy)
+}
+
+async fn round(
+    creator: Arc<Creator>,
+    tables: Vec<TableName>,
+    graph: &duro::graph::Graph,
+) -> Vec<RunReport> {
+    let progress = Progress::new(tables.len());
+    let reports = run_round(creator, tables, graph, |r| progress.finished(r)).await;
+    progress.done();
+    reports
+}
+
+pub fn create(
+    config: &Config,
+    once: bool,
+    concurrency: Option<u32>,
+    now: Timestamp,
+) -> Result<i32, Failure> {
+    check_warehouse(config)?;
+    let mut config = config.clone();
+    if let Some(n) = concurrency {
+        if n == 0 {
+            return Err(Failure::new(2, "--concurrency must be at least 1"));
+        }
+        config.creator.concurrency = n;
+    }
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let store = Store::open(&config.state)?;
+        store.close_abandoned_runs(Timestamp::now())?;
+        let shutdown = shutdown_signal();
+        let creator = Arc::new(Creator::new(&config, store, shutdown.clone()));
+        let mut any_failed = false;
+        loop {
+            let (tables, graph) = {
+                let store = creator.store.lock().unwrap_or_else(|p| p.into_inner());
+                plan::graph_from_state(&store)?
+            };
+            let now = if once { now } else { Timestamp::now() };
+            let planned: Vec<TableName> = plan::plan(&tables, &graph, now)
+                .into_iter()
+                .map(|p| p.name)
+                .collect();
+            if planned.is_empty() {
+                if once {
+                    println!("Nothing is due.");
+                }
+            } else {
+                let reports = round(creator.clone(), planned, &graph).await;
+                let (ok, failed, busy) = summary(&reports);
+                any_failed |= failed > 0;
+                println!(
+                    "Built {ok} of {} tables; {failed} failed, {busy} busy.",
+                    reports.len()
+                );
+            }
+            if once || *shutdown.borrow() {
+                break;
+            }
+            let poll = Duration::from_secs(config.creator.poll_seconds);
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = duro::create::stopped(shutdown.clone()) => break,
+            }
+        }
+        Ok(if any_failed { 1 } else { 0 })
+    })
+}
+
+pub fn run(config: &Config, table: &str, tree: bool) -> Result<i32, Failure> {
+    check_warehouse(config)?;
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let store = Store::open(&config.state)?;
+        let name = super::commands::resolve_table(config, &store, table)?;
+        let row = store.table(&name)?.expect("resolved");
+        if row.removed_at.is_some() {
+            return Err(Failure::new(2, format!("table {name} was removed from the views directory")));
+        }
+        let (_, graph) = plan::graph_from_state(&store)?;
+        let parsed = TableName::parse(&name).map_err(|e| Failure::new(2, e.to_string()))?;
+        let tables = if tree {
+            graph.build_order(&graph.tree(&parsed))
+        } else {
+            vec![parsed]
+        };
+        let now = Timestamp::now();
+        for t in &tables {
+            if let Some(holder) = store.lease_holder(&t.to_string(), now)? {
+                return Err(Failure::new(
+                    1,
+                    format!("{t} is being built by another process ({holder}); try again when it finishes"),
+                ));
+            }
+        }
+        store.close_abandoned_runs(now)?;
+        let shutdown = shutdown_signal();
+        let creator = Arc::new(Creator::new(config, store, shutdown));
+        let reports = round(creator, tables, &graph).await;
+        let (ok, failed, busy) = summary(&reports);
+        println!("Built {ok} of {} tables; {failed} failed, {busy} busy.", reports.len());
+        Ok(if failed > 0 || busy > 0 { 1 } else { 0 })
+    })
+}

@@ -1,0 +1,218 @@
+//! Rebuilding one table (SPEC §6.1): temp table, grants, tests, dependent views, swap, all in one
+//! transaction with one COMMIT; then snapshots in their own. Any failure rolls back, so the old
+//! table stays exactly as it was and no `_duro_temp` table survives.
+
+use super::datatests;
+use super::{Job, RunContext};
+use crate::ident::TableName;
+use crate::state::Step;
+use crate::warehouse::sql::{self, Dialect, RelKind};
+use crate::warehouse::{Connection, WarehouseError};
+
+/// How one attempt failed.
+#[derive(Debug)]
+pub enum BuildError {
+    TestsFailed(Vec<String>),
+    Warehouse(WarehouseError),
+}
+
+impl From<WarehouseError> for BuildError {
+    fn from(e: WarehouseError) -> BuildError {
+        BuildError::Warehouse(e)
+    }
+}
+
+/// Seconds a statement waits for a lock before giving up (then the run is retried).
+pub const LOCK_TIMEOUT_SECONDS: u64 = 30;
+
+/// One attempt at the whole transaction. Returns the new table's row count.
+pub async fn attempt(ctx: &RunContext, job: &Job) -> Result<u64, BuildError> {
+    let conn = Connection::open(&ctx.url).await?;
+    ctx.set_canceller(Some(conn.canceller()));
+    ctx.step(Step::Connect);
+    let result = transaction(ctx, job, &conn).await;
+    if result.is_err() {
+        // Roll back explicitly; if the connection is gone the server rolls back by itself.
+        let _ = conn.execute("rollback").await;
+    }
+    ctx.set_canceller(None);
+    result
+}
+
+async fn transaction(ctx: &RunContext, job: &Job, conn: &Connection) -> Result<u64, BuildError> {
+    let name = &job.name;
+    let temp = name.with_suffix("_duro_temp");
+    let old = name.with_suffix("_duro_old");
+    conn.execute("begin").await?;
+    if let Some(statement) = sql::lock_timeout(conn.dialect, LOCK_TIMEOUT_SECONDS) {
+        conn.execute(&statement).await?;
+    }
+    conn.execute(&sql::drop_table_if_exists(&temp)).await?;
+    let rows = conn
+        .execute(&sql::create_table_as(
+            conn.dialect,
+            &temp,
+            &job.query,
+            &job.physical,
+        ))
+        .await
+        .map_err(|mut e| {
+            e.message = format!("the query of {name} failed: {}", e.message);
+            e
+        })?;
+    if let Some(grant) = sql::grant_select(&temp, &job.grantees) {
+        conn.execute(&grant).await.map_err(|mut e| {
+            e.message = format!("grant select on {name} failed: {}", e.message);
+            e
+        })?;
+    }
+    ctx.step(Step::CreateTemp);
+
+    if let Some(tests) = &job.tests {
+        let statements = datatests::prepare(tests, name, &temp, &ctx.default_schema);
+        let report = datatests::run(conn, &statements).await?;
+        ctx.step(Step::Tests);
+        if !report.failed.is_empty() {
+            return Err(BuildError::TestsFailed(report.failed));
+        }
+    }
+
+    let current = relkind(conn, name).await?;
+    if matches!(current, Some(RelKind::MaterializedView | RelKind::Other)) {
+        return Err(WarehouseError::new(format!(
+            "{name} exists but is neither a table nor a view: rename or drop it so duro can manage it"
+        ))
+        .into());
+    }
+    // Views are read with an empty search_path so their definitions name every relation in full.
+    if conn.dialect == Dialect::Postgres {
+        conn.execute("set local search_path = ''").await?;
+    }
+    let views = match current {
+        Some(_) => conn.query_text(&sql::dependent_views_query(name)).await?,
+        None => Vec::new(),
+    };
+    if let Some(view) = views.iter().find(|v| v[2].as_deref() == Some("m")) {
+        return Err(WarehouseError::new(format!(
+            "materialized view {}.{} depends on {name}; duro cannot re-point materialized views: drop it or make it a plain view",
+            view[0].as_deref().unwrap_or_default(),
+            view[1].as_deref().unwrap_or_default()
+        ))
+        .into());
+    }
+    if let Some(kind) = current {
+        if relkind(conn, &old).await?.is_some() {
+            conn.execute(&sql::drop_table_if_exists(&old)).await?;
+        }
+        conn.execute(&sql::rename(name, kind, &old.table)).await?;
+    }
+    conn.execute(&sql::rename(&temp, RelKind::Table, &name.table))
+        .await?;
+    for view in &views {
+        let [Some(schema), Some(view_name), _, Some(definition), options] = &view[..] else {
+            continue;
+        };
+        let statement = sql::create_or_replace_view(
+            schema,
+            view_name,
+            options.as_deref().unwrap_or(""),
+            definition,
+        );
+        conn.execute(&statement).await.map_err(|e| {
+            WarehouseError::new(format!(
+                "view {schema}.{view_name} cannot be re-pointed to the new {name}: {}\nchange or drop the view (or keep what it uses in the query); the old table was left as it was",
+                e.message
+            ))
+        })?;
+    }
+    if !views.is_empty() {
+        ctx.step(Step::RepointViews);
+    }
+    if let Some(kind) = current {
+        conn.execute(&sql::drop(&old, kind)).await?;
+    }
+    conn.execute("commit").await?;
+    ctx.step(Step::Replace);
+    Ok(rows)
+}
+
+async fn relkind(conn: &Connection, table: &TableName) -> Result<Option<RelKind>, WarehouseError> {
+    let rows = conn.query_text(&sql::relkind_query(table)).await?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .map(|k| RelKind::from_relkind(&k)))
+}
+
+/// Snapshots (SPEC §8), in their own transaction after the swap.
+pub async fn snapshot(
+    ctx: &RunContext,
+    job: &Job,
+    started: jiff::Timestamp,
+) -> Result<bool, WarehouseError> {
+    let Some(every) = job.snapshots_interval else {
+        return Ok(false);
+    };
+    let conn = Connection::open(&ctx.url).await?;
+    let history = job.name.with_suffix("_history");
+    conn.execute("begin").await?;
+    let result = async {
+        let mut made = false;
+        if relkind(&conn, &history).await?.is_none() {
+            conn.execute(&sql::create_history(&history, &job.name, started)).await?;
+            made = true;
+        } else {
+            let newest = conn.query_text(&sql::newest_snapshot_query(&history)).await?;
+            let newest: Option<f64> = newest
+                .first()
+                .and_then(|r| r.first().cloned().flatten())
+                .and_then(|v| v.parse().ok());
+            let due = newest.is_none_or(|n| started.as_second() as f64 - n > every.seconds() as f64);
+            if due {
+                let current = columns(&conn, &job.name).await?;
+                let existing = columns(&conn, &history).await?;
+                for (column, data_type) in &current {
+                    match existing.iter().find(|(c, _)| c == column) {
+                        None => {
+                            conn.execute(&sql::add_column(&history, column, data_type)).await?;
+                        }
+                        Some((_, old_type)) if old_type != data_type => {
+                            return Err(WarehouseError::new(format!(
+                                "snapshot of {}: column {column} changed type from {old_type} to {data_type}; alter or rename {history} by hand",
+                                job.name
+                            )));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                let names: Vec<String> = current.into_iter().map(|(c, _)| c).collect();
+                conn.execute(&sql::insert_snapshot(&history, &job.name, &names, started))
+                    .await?;
+                made = true;
+            }
+        }
+        if let Some(keep) = job.snapshots_stored_for {
+            let cutoff = started - jiff::SignedDuration::from_secs(keep.seconds() as i64);
+            conn.execute(&sql::delete_snapshots_before(&history, cutoff)).await?;
+        }
+        conn.execute("commit").await?;
+        Ok(made)
+    }
+    .await;
+    if result.is_err() {
+        let _ = conn.execute("rollback").await;
+    }
+    result
+}
+
+async fn columns(
+    conn: &Connection,
+    table: &TableName,
+) -> Result<Vec<(String, String)>, WarehouseError> {
+    Ok(conn
+        .query_text(&sql::columns_query(table))
+        .await?
+        .into_iter()
+        .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+        .collect())
+}

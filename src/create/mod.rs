@@ -1,0 +1,470 @@
+//! The creator (SPEC §5–§6): runs a round of due tables as a DAG with `concurrency` workers, each
+//! table under a lease (never built twice at once, across processes), with timeouts that cancel
+//! the warehouse query, retries of transient errors, and a run record for every attempt.
+
+pub mod build;
+pub mod datatests;
+
+use crate::catalog::table_config::Grantee;
+use crate::config::{Config, Secret};
+use crate::graph::Graph;
+use crate::ident::TableName;
+use crate::interval::Interval;
+use crate::state::{Outcome, StateError, Step, Store, TableRow};
+use crate::warehouse::sql::Physical;
+use build::BuildError;
+use jiff::Timestamp;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Everything needed to build one table, from its scheduled definition in state.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub name: TableName,
+    pub query: String,
+    pub tests: Option<String>,
+    pub grantees: Vec<Grantee>,
+    pub physical: Physical,
+    pub snapshots_interval: Option<Interval>,
+    pub snapshots_stored_for: Option<Interval>,
+    pub timeout: Option<Interval>,
+    pub mean_seconds: Option<f64>,
+    pub processor: bool,
+}
+
+impl Job {
+    pub fn from_row(row: &TableRow) -> Result<Job, String> {
+        let name = TableName::parse(&row.name).map_err(|e| e.to_string())?;
+        let config: BTreeMap<String, String> = serde_json::from_str(&row.config)
+            .map_err(|e| format!("stored config of {name}: {e}"))?;
+        let grantees = config
+            .get("grant_select")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|g| !g.is_empty())
+                    .map(Grantee::parse)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let interval = |key: &str| config.get(key).and_then(|v| Interval::parse(v).ok());
+        Ok(Job {
+            query: row.definition.clone(),
+            tests: row.tests.clone().filter(|t| !t.trim().is_empty()),
+            physical: Physical::from_config(&config),
+            snapshots_interval: interval("snapshots_interval"),
+            snapshots_stored_for: interval("snapshots_stored_for"),
+            timeout: interval("timeout"),
+            mean_seconds: row.mean_seconds.filter(|_| row.run_count > 0),
+            processor: row.script.is_some(),
+            grantees,
+            name,
+        })
+    }
+}
+
+/// Settings and shared handles of a creator process.
+pub struct Creator {
+    pub url: Secret,
+    pub default_schema: String,
+    pub store: Arc<Mutex<Store>>,
+    pub owner: String,
+    pub concurrency: usize,
+    pub retries: u32,
+    pub lease_seconds: u64,
+    pub timeout_factor: f64,
+    pub timeout_min: Interval,
+    pub timeout_first_run: Interval,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// A unique name for this process: host, pid and a random part.
+pub fn owner_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    let seed = format!("{:?}{}", Instant::now(), std::process::id());
+    let random = blake3::hash(seed.as_bytes()).to_hex();
+    format!("{host}:{}:{}", std::process::id(), &random[..8])
+}
+
+impl Creator {
+    pub fn new(config: &Config, store: Store, shutdown: watch::Receiver<bool>) -> Creator {
+        let c = &config.creator;
+        Creator {
+            url: config.warehouse.url.clone(),
+            default_schema: config.scheduler.default_schema.clone(),
+            store: Arc::new(Mutex::new(store)),
+            owner: owner_id(),
+            concurrency: c.concurrency.max(1) as usize,
+            retries: c.retries,
+            lease_seconds: c.lease_seconds,
+            timeout_factor: c.timeout_factor,
+            timeout_min: Interval::parse(&c.timeout_min).expect("validated"),
+            timeout_first_run: Interval::parse(&c.timeout_first_run).expect("validated"),
+            shutdown,
+        }
+    }
+
+    fn state<T>(&self, f: impl FnOnce(&Store) -> Result<T, StateError>) -> Result<T, StateError> {
+        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        f(&store)
+    }
+
+    /// SPEC §6.4: the table's `timeout`, else max(timeout_min, factor × mean), else the first-run
+    /// timeout.
+    pub fn timeout_for(&self, job: &Job) -> Duration {
+        if let Some(t) = job.timeout {
+            return t.duration();
+        }
+        match job.mean_seconds {
+            Some(mean) => Duration::from_secs_f64(
+                (self.timeout_factor * mean).max(self.timeout_min.seconds() as f64),
+            ),
+            None => self.timeout_first_run.duration(),
+        }
+    }
+}
+
+/// The end of one table's run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunReport {
+    pub table: String,
+    pub outcome: Option<Outcome>,
+    /// `None` with `busy` when another process held the table.
+    pub busy: bool,
+    pub error: Option<String>,
+    pub failed_tests: Vec<String>,
+    pub rows: Option<u64>,
+    pub seconds: f64,
+}
+
+impl RunReport {
+    pub fn succeeded(&self) -> bool {
+        self.outcome == Some(Outcome::Success)
+    }
+}
+
+/// Per-run handles used by the build steps.
+pub struct RunContext {
+    pub url: Secret,
+    pub default_schema: String,
+    store: Arc<Mutex<Store>>,
+    run: i64,
+    canceller: Mutex<Option<crate::warehouse::Canceller>>,
+}
+
+impl RunContext {
+    /// Records a step's time; a state error here is logged, never fatal to the build.
+    pub fn step(&self, step: Step) {
+        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = store.add_step(self.run, step, Timestamp::now()) {
+            tracing::warn!("could not record step {}: {e}", step.as_str());
+        }
+    }
+
+    fn set_canceller(&self, canceller: Option<crate::warehouse::Canceller>) {
+        *self.canceller.lock().unwrap_or_else(|p| p.into_inner()) = canceller;
+    }
+
+    async fn cancel(&self) {
+        let canceller = self
+            .canceller
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(c) = canceller {
+            c.cancel().await;
+        }
+    }
+}
+
+enum Ending {
+    Built(u64),
+    Failed(BuildError),
+    TimedOut(Duration),
+    Cancelled,
+}
+
+/// Builds one table under its lease, with timeout, retries and a run record. `notes` are
+/// recorded with the run (e.g. a dependency that failed).
+pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) -> RunReport {
+    let started_at = Instant::now();
+    let started = Timestamp::now();
+    let mut report = RunReport {
+        table: row.name.clone(),
+        outcome: None,
+        busy: false,
+        error: None,
+        failed_tests: Vec::new(),
+        rows: None,
+        seconds: 0.0,
+    };
+    match creator
+        .state(|s| s.try_acquire_lease(&row.name, &creator.owner, started, creator.lease_seconds))
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            report.busy = true;
+            report.error = Some(format!("{} is being built by another process", row.name));
+            return report;
+        }
+        Err(e) => {
+            report.outcome = Some(Outcome::Failed);
+            report.error = Some(e.to_string());
+            return report;
+        }
+    }
+    let run = match creator.state(|s| s.start_run(&row.name, &creator.owner, started)) {
+        Ok(run) => run,
+        Err(e) => {
+            let _ = creator.state(|s| s.release_lease(&row.name, &creator.owner));
+            report.outcome = Some(Outcome::Failed);
+            report.error = Some(e.to_string());
+            return report;
+        }
+    };
+    let ctx = RunContext {
+        url: creator.url.clone(),
+        default_schema: creator.default_schema.clone(),
+        store: creator.store.clone(),
+        run,
+        canceller: Mutex::new(None),
+    };
+    let ending = match Job::from_row(row) {
+        Err(message) => Ending::Failed(BuildError::Warehouse(
+            crate::warehouse::WarehouseError::new(message),
+        )),
+        Ok(job) if job.processor => Ending::Failed(BuildError::Warehouse(
+            crate::warehouse::WarehouseError::new(
+                "Python processor tables cannot be built yet by this version of duro",
+            ),
+        )),
+        Ok(job) => {
+            let timeout = creator.timeout_for(&job);
+            let ending = tokio::select! {
+                ending = with_retries(creator, &ctx, &job) => ending,
+                _ = tokio::time::sleep(timeout) => {
+                    ctx.cancel().await;
+                    Ending::TimedOut(timeout)
+                }
+                _ = stopped(creator.shutdown.clone()) => {
+                    ctx.cancel().await;
+                    Ending::Cancelled
+                }
+            };
+            if let Ending::Built(rows) = ending {
+                match build::snapshot(&ctx, &job, started).await {
+                    Ok(true) => ctx.step(Step::Snapshot),
+                    Ok(false) => {}
+                    Err(e) => {
+                        report.error = Some(format!(
+                            "{} was rebuilt, but its snapshot failed: {e}",
+                            job.name
+                        ))
+                    }
+                }
+                Ending::Built(rows)
+            } else {
+                ending
+            }
+        }
+    };
+    report.seconds = started_at.elapsed().as_secs_f64();
+    let (outcome, error) = match ending {
+        Ending::Built(rows) => {
+            report.rows = Some(rows);
+            let outcome = if report.error.is_some() {
+                Outcome::Failed
+            } else {
+                Outcome::Success
+            };
+            (outcome, report.error.clone())
+        }
+        Ending::Failed(BuildError::TestsFailed(failed)) => {
+            let message = format!("tests failed for {}: {}", row.name, failed.join(", "));
+            report.failed_tests = failed;
+            (Outcome::TestsFailed, Some(message))
+        }
+        Ending::Failed(BuildError::Warehouse(e)) => (Outcome::Failed, Some(e.message)),
+        Ending::TimedOut(limit) => (
+            Outcome::Timeout,
+            Some(format!(
+                "cancelled after {:.0}s (the timeout of {}); the old table was left as it was",
+                limit.as_secs_f64(),
+                row.name
+            )),
+        ),
+        Ending::Cancelled => (
+            Outcome::Cancelled,
+            Some("cancelled: duro was stopped; the old table was left as it was".to_string()),
+        ),
+    };
+    report.outcome = Some(outcome);
+    report.error = error;
+    let note = (!notes.is_empty()).then(|| notes.join("\n"));
+    let finished = Timestamp::now();
+    let recorded = creator.state(|s| {
+        s.finish_run(
+            run,
+            outcome,
+            report.error.as_deref(),
+            &report.failed_tests,
+            report.rows,
+            note.as_deref(),
+            finished,
+        )?;
+        if report.rows.is_some() {
+            s.record_success(&row.name, started, report.seconds)?;
+        }
+        s.release_lease(&row.name, &creator.owner)
+    });
+    if let Err(e) = recorded {
+        tracing::error!("could not record the run of {}: {e}", row.name);
+    }
+    report
+}
+
+/// Resolves once shutdown is requested (never, if the sender is gone without asking).
+pub async fn stopped(mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow_and_update() {
+            return;
+        }
+        if shutdown.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+async fn with_retries(creator: &Creator, ctx: &RunContext, job: &Job) -> Ending {
+    let mut attempt = 0;
+    loop {
+        match build::attempt(ctx, job).await {
+            Ok(rows) => return Ending::Built(rows),
+            Err(BuildError::Warehouse(e)) if e.transient && attempt < creator.retries => {
+                attempt += 1;
+                let wait = Duration::from_secs(1u64 << attempt.min(5));
+                tracing::warn!(
+                    "{}: {} (attempt {attempt} of {}); retrying in {}s",
+                    job.name,
+                    e.message,
+                    creator.retries,
+                    wait.as_secs()
+                );
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => return Ending::Failed(e),
+        }
+    }
+}
+
+/// Builds `tables` (in build order) as a DAG: a table starts once the dependencies it waits for
+/// within the set have finished, up to `concurrency` at once. A failed dependency does not stop
+/// its dependents; their run records say so.
+pub async fn run_round(
+    creator: Arc<Creator>,
+    tables: Vec<TableName>,
+    graph: &Graph,
+    on_finish: impl Fn(&RunReport),
+) -> Vec<RunReport> {
+    let set: BTreeSet<TableName> = tables.iter().cloned().collect();
+    let mut waiting: BTreeMap<TableName, BTreeSet<TableName>> = tables
+        .iter()
+        .map(|t| {
+            let deps = graph
+                .waits_for(t)
+                .filter(|d| set.contains(*d) && *d != t)
+                .cloned()
+                .collect();
+            (t.clone(), deps)
+        })
+        .collect();
+    let order: Vec<TableName> = tables;
+    let mut failed: BTreeSet<TableName> = BTreeSet::new();
+    let mut started: BTreeSet<TableName> = BTreeSet::new();
+    let mut reports = Vec::new();
+    let mut running = tokio::task::JoinSet::new();
+    let heartbeat = spawn_heartbeat(creator.clone());
+    loop {
+        let stopping = *creator.shutdown.borrow();
+        if !stopping {
+            for table in &order {
+                if running.len() >= creator.concurrency {
+                    break;
+                }
+                if started.contains(table) || !waiting[table].is_empty() {
+                    continue;
+                }
+                started.insert(table.clone());
+                let row = creator.state(|s| s.table(&table.to_string()));
+                let notes: Vec<String> = graph
+                    .waits_for(table)
+                    .filter(|d| failed.contains(*d))
+                    .map(|d| format!("dependency {d} failed; built on its previous version"))
+                    .collect();
+                let creator = creator.clone();
+                let name = table.clone();
+                running.spawn(async move {
+                    let report = match row {
+                        Ok(Some(row)) if row.removed_at.is_none() => {
+                            run_table(&creator, &row, notes).await
+                        }
+                        Ok(_) => RunReport {
+                            table: name.to_string(),
+                            outcome: None,
+                            busy: false,
+                            error: Some("removed from the views directory".into()),
+                            failed_tests: vec![],
+                            rows: None,
+                            seconds: 0.0,
+                        },
+                        Err(e) => RunReport {
+                            table: name.to_string(),
+                            outcome: Some(Outcome::Failed),
+                            busy: false,
+                            error: Some(e.to_string()),
+                            failed_tests: vec![],
+                            rows: None,
+                            seconds: 0.0,
+                        },
+                    };
+                    (name, report)
+                });
+            }
+        }
+        let Some(done) = running.join_next().await else {
+            break;
+        };
+        let Ok((name, report)) = done else {
+            continue;
+        };
+        if !report.succeeded() {
+            failed.insert(name.clone());
+        }
+        for deps in waiting.values_mut() {
+            deps.remove(&name);
+        }
+        on_finish(&report);
+        reports.push(report);
+    }
+    heartbeat.abort();
+    reports
+}
+
+fn spawn_heartbeat(creator: Arc<Creator>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let period = Duration::from_secs((creator.lease_seconds / 3).max(1));
+        loop {
+            tokio::time::sleep(period).await;
+            if let Err(e) = creator
+                .state(|s| s.renew_leases(&creator.owner, Timestamp::now(), creator.lease_seconds))
+            {
+                tracing::warn!("could not renew leases: {e}");
+            }
+        }
+    })
+}

@@ -1,0 +1,293 @@
+//! Runs, their steps and outcomes, table statistics, and leases: the creator's records in the
+//! state database. A lease makes sure a table is never built twice at once, across processes.
+
+use super::{StateError, Store, to_millis};
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+
+/// How a run ended (SPEC §6.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failed,
+    TestsFailed,
+    Timeout,
+    Cancelled,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failed => "failed",
+            Outcome::TestsFailed => "tests_failed",
+            Outcome::Timeout => "timeout",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// The steps of a run, in the order they can happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Connect,
+    Select,
+    Process,
+    Upload,
+    CreateTemp,
+    Tests,
+    RepointViews,
+    Replace,
+    Snapshot,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Connect => "connect",
+            Step::Select => "select",
+            Step::Process => "process",
+            Step::Upload => "upload",
+            Step::CreateTemp => "create_temp",
+            Step::Tests => "tests",
+            Step::RepointViews => "repoint_views",
+            Step::Replace => "replace",
+            Step::Snapshot => "snapshot",
+        }
+    }
+}
+
+impl Store {
+    /// Takes the table's lease for `owner` unless another live owner holds it.
+    pub fn try_acquire_lease(
+        &self,
+        table: &str,
+        owner: &str,
+        now: Timestamp,
+        lease_seconds: u64,
+    ) -> Result<bool, StateError> {
+        let now = to_millis(now);
+        let until = now + (lease_seconds as i64) * 1000;
+        let changed = self.conn.execute(
+            "update tables set lease_owner = ?2, lease_until = ?3
+             where name = ?1 and removed_at is null
+               and (lease_owner is null or lease_until < ?4 or lease_owner = ?2)",
+            params![table, owner, until, now],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Extends every lease `owner` holds; returns how many.
+    pub fn renew_leases(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_seconds: u64,
+    ) -> Result<usize, StateError> {
+        let until = to_millis(now) + (lease_seconds as i64) * 1000;
+        Ok(self.conn.execute(
+            "update tables set lease_until = ?2 where lease_owner = ?1",
+            params![owner, until],
+        )?)
+    }
+
+    pub fn release_lease(&self, table: &str, owner: &str) -> Result<(), StateError> {
+        self.conn.execute(
+            "update tables set lease_owner = null, lease_until = null where name = ?1 and lease_owner = ?2",
+            params![table, owner],
+        )?;
+        Ok(())
+    }
+
+    /// Who holds a table's lease, if anyone does at `now`.
+    pub fn lease_holder(&self, table: &str, now: Timestamp) -> Result<Option<String>, StateError> {
+        Ok(self
+            .conn
+            .query_row(
+                "select lease_owner from tables where name = ?1 and lease_owner is not null and lease_until >= ?2",
+                params![table, to_millis(now)],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn start_run(&self, table: &str, owner: &str, now: Timestamp) -> Result<i64, StateError> {
+        self.conn.execute(
+            "insert into runs (table_name, started_at, owner, steps) values (?1, ?2, ?3, '[]')",
+            params![table, to_millis(now), owner],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn add_step(&self, run: i64, step: Step, at: Timestamp) -> Result<(), StateError> {
+        self.conn.execute(
+            "update runs set steps = json_insert(steps, '$[#]', json_object('step', ?2, 'at', ?3)) where id = ?1",
+            params![run, step.as_str(), to_millis(at)],
+        )?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn finish_run(
+        &self,
+        run: i64,
+        outcome: Outcome,
+        error: Option<&str>,
+        failed_tests: &[String],
+        rows: Option<u64>,
+        output: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StateError> {
+        let failed = (!failed_tests.is_empty())
+            .then(|| serde_json::to_string(failed_tests).expect("strings serialise"));
+        self.conn.execute(
+            "update runs set finished_at = ?2, outcome = ?3, error = ?4, failed_tests = ?5, rows = ?6, output = ?7 where id = ?1",
+            params![
+                run,
+                to_millis(now),
+                outcome.as_str(),
+                error,
+                failed,
+                rows.map(|r| r as i64),
+                output
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// After a successful run: last_built is its start, the mean includes its duration, and the
+    /// force flag is cleared unless it was set after the run started.
+    pub fn record_success(
+        &self,
+        table: &str,
+        started: Timestamp,
+        seconds: f64,
+    ) -> Result<(), StateError> {
+        self.conn.execute(
+            "update tables set last_built = ?2,
+                mean_seconds = (coalesce(mean_seconds, 0) * run_count + ?3) / (run_count + 1),
+                run_count = run_count + 1,
+                force = case when force <= ?2 then 0 else force end
+             where name = ?1",
+            params![table, to_millis(started), seconds],
+        )?;
+        Ok(())
+    }
+
+    /// Marks runs left unfinished by `owner` (or by owners whose lease expired) as cancelled.
+    pub fn close_abandoned_runs(&self, now: Timestamp) -> Result<usize, StateError> {
+        Ok(self.conn.execute(
+            "update runs set finished_at = ?1, outcome = 'cancelled',
+                 error = coalesce(error, 'the process running it stopped before it finished')
+             where finished_at is null and not exists (
+                 select 1 from tables t where t.name = runs.table_name and t.lease_owner = runs.owner and t.lease_until >= ?1)",
+            params![to_millis(now)],
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::ScheduledTable;
+
+    fn store_with(name: &str) -> Store {
+        let mut store = Store::in_memory().unwrap();
+        let table = ScheduledTable {
+            name: name.into(),
+            interval_minutes: Some(60),
+            definition: "select 1".into(),
+            select_query: None,
+            script: None,
+            requirements: None,
+            tests: None,
+            files: "{}".into(),
+            config: "{}".into(),
+            config_sources: "{}".into(),
+            sources: "[]".into(),
+            definition_hash: "h".into(),
+            dependencies: vec![],
+        };
+        store
+            .apply_schedule(&[table], "c", None, Timestamp::from_second(1000).unwrap())
+            .unwrap();
+        store
+    }
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_second(s).unwrap()
+    }
+
+    #[test]
+    fn leases_exclude_other_owners_until_they_expire() {
+        let store = store_with("s.t");
+        assert!(store.try_acquire_lease("s.t", "a", at(2000), 30).unwrap());
+        assert!(!store.try_acquire_lease("s.t", "b", at(2010), 30).unwrap());
+        assert!(store.renew_leases("a", at(2025), 30).unwrap() == 1);
+        assert!(!store.try_acquire_lease("s.t", "b", at(2050), 30).unwrap());
+        // a stops heart-beating: the lease is free after it runs out.
+        assert!(store.try_acquire_lease("s.t", "b", at(2056), 30).unwrap());
+        assert_eq!(
+            store.lease_holder("s.t", at(2057)).unwrap().as_deref(),
+            Some("b")
+        );
+        store.release_lease("s.t", "a").unwrap();
+        assert_eq!(
+            store.lease_holder("s.t", at(2057)).unwrap().as_deref(),
+            Some("b")
+        );
+        store.release_lease("s.t", "b").unwrap();
+        assert_eq!(store.lease_holder("s.t", at(2057)).unwrap(), None);
+    }
+
+    #[test]
+    fn statistics_and_force() {
+        // original-behavior.md §6.3: mean 127 → 247 → 300 after runs of 127, 367, 406.
+        let store = store_with("s.t");
+        for (start, seconds) in [(2000, 127.0), (3000, 367.0), (4000, 406.0)] {
+            store.record_success("s.t", at(start), seconds).unwrap();
+        }
+        let row = store.table("s.t").unwrap().unwrap();
+        assert_eq!(row.mean_seconds, Some(300.0));
+        assert_eq!(row.run_count, 3);
+        assert_eq!(row.last_built, Some(4_000_000));
+        assert!(!row.force);
+        // A force given during a run survives its success.
+        let mut store = store;
+        store.force(&["s.t".into()], at(5000)).unwrap();
+        store.record_success("s.t", at(4900), 1.0).unwrap();
+        assert!(store.table("s.t").unwrap().unwrap().force);
+    }
+
+    #[test]
+    fn runs_record_steps_and_outcomes() {
+        let store = store_with("s.t");
+        let run = store.start_run("s.t", "me", at(2000)).unwrap();
+        store.add_step(run, Step::Connect, at(2001)).unwrap();
+        store.add_step(run, Step::CreateTemp, at(2002)).unwrap();
+        store
+            .finish_run(
+                run,
+                Outcome::TestsFailed,
+                Some("tests failed"),
+                &["a".into()],
+                None,
+                None,
+                at(2003),
+            )
+            .unwrap();
+        let (steps, failed, outcome): (String, String, String) = store
+            .connection()
+            .query_row("select steps, failed_tests, outcome from runs", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(
+            steps,
+            r#"[{"step":"connect","at":2001000},{"step":"create_temp","at":2002000}]"#
+        );
+        assert_eq!(failed, r#"["a"]"#);
+        assert_eq!(outcome, "tests_failed");
+    }
+}

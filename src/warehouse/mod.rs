@@ -1,0 +1,243 @@
+//! Warehouses: connecting to PostgreSQL and Redshift (TLS via rustls), running statements, and
+//! describing their errors so a user sees what failed and whether retrying can help.
+
+pub mod sql;
+pub mod truthy;
+
+use crate::config::{Secret, WarehouseKind};
+use sql::Dialect;
+use std::sync::Arc;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+/// A warehouse error, already phrased for the user.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct WarehouseError {
+    pub message: String,
+    /// Retrying may succeed: serialization failure, deadlock, lock timeout, lost connection.
+    pub transient: bool,
+    /// The connection itself failed (to connect or mid-run).
+    pub connection: bool,
+}
+
+impl WarehouseError {
+    pub fn new(message: impl Into<String>) -> WarehouseError {
+        WarehouseError {
+            message: message.into(),
+            transient: false,
+            connection: false,
+        }
+    }
+
+    /// Describes a driver error, with the statement's first line for context.
+    pub fn from_pg(error: &tokio_postgres::Error, statement: Option<&str>) -> WarehouseError {
+        let Some(db) = error.as_db_error() else {
+            // No server error: the connection failed or was lost.
+            return WarehouseError {
+                message: format!("warehouse connection error: {error}"),
+                transient: true,
+                connection: true,
+            };
+        };
+        let code = db.code();
+        let transient = [
+            SqlState::T_R_SERIALIZATION_FAILURE,
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::LOCK_NOT_AVAILABLE,
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ]
+        .contains(code)
+            || db.message().contains("Serializable isolation violation")
+            || db.message().contains("1023");
+        let mut message = format!("{} ({})", db.message(), code.code());
+        if let Some(detail) = db.detail() {
+            message.push_str(&format!("\ndetail: {detail}"));
+        }
+        if let Some(hint) = db.hint() {
+            message.push_str(&format!("\nhint: {hint}"));
+        }
+        if let (Some(statement), Some(tokio_postgres::error::ErrorPosition::Original(position))) =
+            (statement, db.position())
+        {
+            let upto = statement
+                .char_indices()
+                .nth(*position as usize - 1)
+                .map(|(i, _)| i)
+                .unwrap_or(statement.len());
+            let line = statement[..upto].matches('\n').count() + 1;
+            let text = statement.lines().nth(line - 1).unwrap_or_default().trim();
+            message.push_str(&format!("\nat line {line} of the statement: {text}"));
+        }
+        WarehouseError {
+            message,
+            transient,
+            connection: false,
+        }
+    }
+}
+
+/// One open connection.
+pub struct Connection {
+    pub client: Client,
+    pub dialect: Dialect,
+    cancel: tokio_postgres::CancelToken,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn tls() -> tokio_postgres_rustls::MakeRustlsConnect {
+    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("ring supports the default protocol versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tokio_postgres_rustls::MakeRustlsConnect::new(config)
+}
+
+/// Parses a warehouse URL into a driver config; `redshift://` means TLS required and port 5439.
+pub fn pg_config(url: &Secret) -> Result<(tokio_postgres::Config, Dialect), WarehouseError> {
+    let raw = url.expose();
+    let (scheme, rest) = raw
+        .split_once("://")
+        .ok_or_else(|| WarehouseError::new("warehouse.url has no scheme"))?;
+    let (dialect, normalised) = match scheme.to_ascii_lowercase().as_str() {
+        "postgres" | "postgresql" => (Dialect::Postgres, format!("postgresql://{rest}")),
+        "redshift" => (Dialect::Redshift, format!("postgresql://{rest}")),
+        other => {
+            return Err(WarehouseError::new(format!(
+                "warehouse scheme {other}:// is not PostgreSQL or Redshift"
+            )));
+        }
+    };
+    let mut config: tokio_postgres::Config = normalised.parse().map_err(|e| {
+        WarehouseError::new(format!(
+            "warehouse.url is not a valid connection URL ({e}); expected e.g. postgres://user@host:5432/db"
+        ))
+    })?;
+    if dialect == Dialect::Redshift {
+        if config.get_ports().is_empty() {
+            config.port(5439);
+        }
+        config.ssl_mode(tokio_postgres::config::SslMode::Require);
+    } else if !raw.contains("sslmode=") {
+        // TLS to PostgreSQL only when asked for (`?sslmode=require`), with verified certificates.
+        config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("duro");
+    }
+    config.connect_timeout(std::time::Duration::from_secs(30));
+    Ok((config, dialect))
+}
+
+/// The dialect of a configured warehouse, if duro can build on it here.
+pub fn dialect_of(kind: WarehouseKind) -> Option<Dialect> {
+    match kind {
+        WarehouseKind::Postgres => Some(Dialect::Postgres),
+        WarehouseKind::Redshift => Some(Dialect::Redshift),
+        WarehouseKind::DuckDb => None,
+    }
+}
+
+impl Connection {
+    pub async fn open(url: &Secret) -> Result<Connection, WarehouseError> {
+        let (config, dialect) = pg_config(url)?;
+        let tls = tls();
+        let (client, connection) = config.connect(tls.clone()).await.map_err(|e| {
+            let mut err = WarehouseError::from_pg(&e, None);
+            err.message = format!("cannot connect to the warehouse: {e}");
+            err.connection = true;
+            err.transient = true;
+            err
+        })?;
+        let task = tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("warehouse connection ended: {e}");
+            }
+        });
+        let cancel = client.cancel_token();
+        Ok(Connection {
+            client,
+            dialect,
+            cancel,
+            tls,
+            task,
+        })
+    }
+
+    /// Runs statements with the simple-query protocol; returns the row count of the last
+    /// command that reported one.
+    pub async fn execute(&self, statement: &str) -> Result<u64, WarehouseError> {
+        tracing::debug!(statement, "execute");
+        let messages = self
+            .client
+            .simple_query(statement)
+            .await
+            .map_err(|e| WarehouseError::from_pg(&e, Some(statement)))?;
+        Ok(messages
+            .iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::CommandComplete(n) => Some(*n),
+                _ => None,
+            })
+            .next_back()
+            .unwrap_or(0))
+    }
+
+    /// Runs a query and returns its rows as text (NULL as `None`).
+    pub async fn query_text(
+        &self,
+        statement: &str,
+    ) -> Result<Vec<Vec<Option<String>>>, WarehouseError> {
+        let messages = self
+            .client
+            .simple_query(statement)
+            .await
+            .map_err(|e| WarehouseError::from_pg(&e, Some(statement)))?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(str::to_string))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// A handle that cancels the running statement from elsewhere.
+    pub fn canceller(&self) -> Canceller {
+        Canceller {
+            token: self.cancel.clone(),
+            tls: self.tls.clone(),
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Cancels the statement running on a connection.
+#[derive(Clone)]
+pub struct Canceller {
+    token: tokio_postgres::CancelToken,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+}
+
+impl Canceller {
+    pub async fn cancel(&self) {
+        if let Err(e) = self.token.cancel_query(self.tls.clone()).await {
+            tracing::warn!("could not cancel the running statement: {e}");
+        }
+    }
+}
