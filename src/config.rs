@@ -344,8 +344,8 @@ impl Config {
             ("creator.timeout_min", &self.creator.timeout_min),
             ("creator.timeout_first_run", &self.creator.timeout_first_run),
         ] {
-            if let Err(e) = Interval::parse(value) {
-                return fail(key, e.to_string());
+            if let Err(e) = parse_timeout(value) {
+                return fail(key, e);
             }
         }
         if self.web.bind.parse::<std::net::SocketAddr>().is_err() {
@@ -364,6 +364,22 @@ impl Config {
             _ => crate::lineage::SqlDialect::Postgres,
         }
     }
+}
+
+/// A creator timeout: an interval (`5m`, `6h`) or, for short limits, whole seconds (`30s`).
+pub fn parse_timeout(value: &str) -> Result<std::time::Duration, String> {
+    if let Some(seconds) = value.strip_suffix(['s', 'S'])
+        && !seconds.is_empty()
+        && seconds.bytes().all(|b| b.is_ascii_digit())
+    {
+        return match seconds.parse::<u64>() {
+            Ok(n) if n > 0 => Ok(std::time::Duration::from_secs(n)),
+            _ => Err(format!("{value:?} is not a positive number of seconds")),
+        };
+    }
+    Interval::parse(value)
+        .map(Interval::duration)
+        .map_err(|e| format!("{e} (or seconds, e.g. 30s)"))
 }
 
 fn apply_env(

@@ -30,6 +30,7 @@ pub async fn attempt(ctx: &RunContext, job: &Job) -> Result<u64, BuildError> {
     let conn = Connection::open(&ctx.url).await?;
     ctx.set_canceller(Some(conn.canceller()));
     ctx.step(Step::Connect);
+    ensure_schema(&conn, &job.name.schema).await?;
     let result = transaction(ctx, job, &conn).await;
     if result.is_err() {
         // Roll back explicitly; if the connection is gone the server rolls back by itself.
@@ -134,6 +135,22 @@ async fn transaction(ctx: &RunContext, job: &Job, conn: &Connection) -> Result<u
     conn.execute("commit").await?;
     ctx.step(Step::Replace);
     Ok(rows)
+}
+
+/// Creates the table's schema when it is missing, on its own (another creator may race us to it).
+async fn ensure_schema(conn: &Connection, schema: &str) -> Result<(), WarehouseError> {
+    if !conn.query_text(&sql::schema_exists_query(schema)).await?.is_empty() {
+        return Ok(());
+    }
+    match conn.execute(&sql::create_schema(schema)).await {
+        Ok(_) => Ok(()),
+        // Created by someone else meanwhile: unique violation on pg_namespace.
+        Err(e) if e.message.contains("(23505)") || e.message.contains("(42P06)") => Ok(()),
+        Err(e) => Err(WarehouseError::new(format!(
+            "schema {schema} does not exist and could not be created: {}",
+            e.message
+        ))),
+    }
 }
 
 async fn relkind(conn: &Connection, table: &TableName) -> Result<Option<RelKind>, WarehouseError> {

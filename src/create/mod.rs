@@ -76,8 +76,8 @@ pub struct Creator {
     pub retries: u32,
     pub lease_seconds: u64,
     pub timeout_factor: f64,
-    pub timeout_min: Interval,
-    pub timeout_first_run: Interval,
+    pub timeout_min: Duration,
+    pub timeout_first_run: Duration,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -103,8 +103,9 @@ impl Creator {
             retries: c.retries,
             lease_seconds: c.lease_seconds,
             timeout_factor: c.timeout_factor,
-            timeout_min: Interval::parse(&c.timeout_min).expect("validated"),
-            timeout_first_run: Interval::parse(&c.timeout_first_run).expect("validated"),
+            timeout_min: crate::config::parse_timeout(&c.timeout_min).expect("validated"),
+            timeout_first_run: crate::config::parse_timeout(&c.timeout_first_run)
+                .expect("validated"),
             shutdown,
         }
     }
@@ -121,10 +122,10 @@ impl Creator {
             return t.duration();
         }
         match job.mean_seconds {
-            Some(mean) => Duration::from_secs_f64(
-                (self.timeout_factor * mean).max(self.timeout_min.seconds() as f64),
-            ),
-            None => self.timeout_first_run.duration(),
+            Some(mean) => {
+                Duration::from_secs_f64(self.timeout_factor * mean).max(self.timeout_min)
+            }
+            None => self.timeout_first_run,
         }
     }
 }

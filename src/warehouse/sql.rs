@@ -149,6 +149,18 @@ pub fn drop(table: &TableName, kind: RelKind) -> String {
     format!("drop {} {}", kind.keyword(), table.quoted())
 }
 
+/// One row if the schema exists.
+pub fn schema_exists_query(schema: &str) -> String {
+    format!(
+        "select 1 from pg_catalog.pg_namespace where nspname = {}",
+        literal(schema)
+    )
+}
+
+pub fn create_schema(schema: &str) -> String {
+    format!("create schema if not exists {}", quote(schema))
+}
+
 /// The relation kind of a name, as one text column (`r`, `v`, `m`, …), no row if absent.
 pub fn relkind_query(table: &TableName) -> String {
     format!(

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -67,6 +69,23 @@ impl Project {
         let project = Project::new();
         copy_dir(&fixture(name).join("views"), &project.views());
         project
+    }
+
+    /// A project whose warehouse is the given PostgreSQL database.
+    pub fn on_postgres(url: &str, extra: &str) -> Project {
+        let project = Project::new();
+        project.write_config_with_url(url, extra);
+        project
+    }
+
+    pub fn write_config_with_url(&self, url: &str, extra: &str) {
+        std::fs::write(
+            self.dir.path().join("duro.toml"),
+            format!(
+                "views = \"views\"\nstate = \"state/duro.db\"\n[warehouse]\nurl = \"{url}\"\n{extra}"
+            ),
+        )
+        .unwrap();
     }
 
     pub fn write_config(&self, extra: &str) {
