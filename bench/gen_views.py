@@ -48,7 +48,7 @@ def main():
             if layer == 0:
                 query = (
                     f"select id, kind, amount, created_at\n"
-                    f"from raw.events\nwhere kind = '{table}'"
+                    f"from raw.events\nwhere kind <> '{table}'"
                 )
             else:
                 below = layers[layer - 1]

@@ -16,7 +16,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self, below: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % below
     }
 }
@@ -34,11 +37,15 @@ fn kill_9_at_random_moments_never_loses_the_table() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(50);
     let db = TestDb::new("crash");
-    db.exec("create schema raw; create table raw.version (v int); insert into raw.version values (0);");
+    db.exec(
+        "create schema raw; create table raw.version (v int); insert into raw.version values (0);",
+    );
     let p = Project::on_postgres(&db.url, "[creator]\nretries = 0\nlease_seconds = 1\n");
     p.write(
         "s/t — 1h.sql",
-        &format!("select g as id, x.v from generate_series(1, {ROWS}) g, raw.version x, pg_sleep(0.05) s"),
+        format!(
+            "select g as id, x.v from generate_series(1, {ROWS}) g, raw.version x, pg_sleep(0.05) s"
+        ),
     );
     assert_eq!(p.run(&["schedule"]).code, 0);
     let first = p.run(&["run", "s.t"]);
@@ -53,14 +60,24 @@ fn kill_9_at_random_moments_never_loses_the_table() {
         // Wait for the killed run's lease to expire (its heartbeat stopped with it).
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut child = loop {
-            let child = p.command(&["run", "s.t"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+            let child = p
+                .command(&["run", "s.t"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
             std::thread::sleep(Duration::from_millis(rng.next(250)));
             let mut child = child;
             match child.try_wait().unwrap() {
                 Some(status) if !status.success() => {
                     let mut err = String::new();
                     use std::io::Read;
-                    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+                    child
+                        .stderr
+                        .take()
+                        .unwrap()
+                        .read_to_string(&mut err)
+                        .unwrap();
                     assert!(err.contains("another process"), "iteration {i}: {err}");
                     assert!(Instant::now() < deadline, "lease never freed");
                     std::thread::sleep(Duration::from_millis(100));
@@ -76,7 +93,10 @@ fn kill_9_at_random_moments_never_loses_the_table() {
         // The table is always there, complete, in one version.
         let (count, versions, v) = contents(&db);
         assert_eq!((count, versions), (ROWS, 1), "iteration {i}: torn table");
-        assert!(v == i || v == committed, "iteration {i}: version {v}, expected {committed} or {i}");
+        assert!(
+            v == i || v == committed,
+            "iteration {i}: version {v}, expected {committed} or {i}"
+        );
         committed = v;
         assert_eq!(
             db.value("select count(*)::text from public.vt"),
@@ -84,7 +104,10 @@ fn kill_9_at_random_moments_never_loses_the_table() {
             "iteration {i}: the dependent view"
         );
     }
-    assert!(kills > iterations / 4, "only {kills} runs were killed mid-way");
+    assert!(
+        kills > iterations / 4,
+        "only {kills} runs were killed mid-way"
+    );
     // The next run cleans up whatever the kills left and succeeds.
     std::thread::sleep(Duration::from_millis(1100));
     let last = p.run(&["run", "s.t"]);
@@ -93,10 +116,16 @@ fn kill_9_at_random_moments_never_loses_the_table() {
     assert!(db.leftovers().is_empty(), "{:?}", db.leftovers());
     let unfinished: i64 = p
         .sqlite()
-        .query_row("select count(*) from runs where finished_at is null", [], |r| r.get(0))
+        .query_row(
+            "select count(*) from runs where finished_at is null",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(unfinished, 0, "abandoned runs are closed as cancelled");
-    eprintln!("{iterations} iterations, {kills} killed mid-run, last committed version {committed}");
+    eprintln!(
+        "{iterations} iterations, {kills} killed mid-run, last committed version {committed}"
+    );
 }
 
 #[test]
@@ -114,7 +143,11 @@ fn sigterm_rolls_back_and_releases_the_lease() {
         .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(out.status.code(), Some(1));
     let (outcome, owner): (String, Option<String>) = p
         .sqlite()

@@ -21,9 +21,18 @@ fn raw_data(db: &TestDb) {
 
 /// Six tables in three layers.
 fn layered_views(p: &Project) {
-    p.write("staging/people.sql", "select id, name, city_id from raw.people");
-    p.write("staging/cities.sql", "select id, name, country_id from raw.cities");
-    p.write("staging/countries.sql", "select id, name from raw.countries");
+    p.write(
+        "staging/people.sql",
+        "select id, name, city_id from raw.people",
+    );
+    p.write(
+        "staging/cities.sql",
+        "select id, name, country_id from raw.cities",
+    );
+    p.write(
+        "staging/countries.sql",
+        "select id, name from raw.countries",
+    );
     p.write(
         "marts/city_people.sql",
         "-- people with their city\nselect p.id, p.name, c.name as city, c.country_id\nfrom staging.people p\njoin staging.cities c on c.id = p.city_id",
@@ -36,7 +45,10 @@ fn layered_views(p: &Project) {
         "marts/country_people_test.sql",
         "select count(*) = 2 as two_countries from marts.country_people;\nselect sum(people) = (select count(*) from raw.people) as everyone_counted from marts.country_people",
     );
-    p.write("report/summary — 1h.sql", "select count(*) as cities from marts.city_people");
+    p.write(
+        "report/summary — 1h.sql",
+        "select count(*) as cities from marts.city_people",
+    );
     p.write("marts.conf", "grant_select=duro_reader\n");
 }
 
@@ -80,7 +92,9 @@ fn a_layered_tree_builds_completely_with_grants_and_views_that_follow() {
     );
     // Grants from marts.conf, none elsewhere.
     assert_eq!(
-        db.value("select has_table_privilege('duro_reader', 'marts.country_people', 'select')::text"),
+        db.value(
+            "select has_table_privilege('duro_reader', 'marts.country_people', 'select')::text"
+        ),
         Some("true".into())
     );
     assert_eq!(
@@ -101,11 +115,16 @@ fn a_layered_tree_builds_completely_with_grants_and_views_that_follow() {
         Some("260".into()),
         "the view follows the new table"
     );
-    assert_eq!(db.value("select count(*)::text from public.big_country_names"), Some("2".into()));
+    assert_eq!(
+        db.value("select count(*)::text from public.big_country_names"),
+        Some("2".into())
+    );
     assert!(db.leftovers().is_empty(), "{:?}", db.leftovers());
 
     // Runs are recorded with their steps and statistics.
-    let status = p.run(&["status", "marts.country_people", "--format", "json"]).json();
+    let status = p
+        .run(&["status", "marts.country_people", "--format", "json"])
+        .json();
     assert_eq!(status["state"], "ok");
     let steps: Vec<String> = status["runs"][0]["steps"]
         .as_array()
@@ -113,12 +132,32 @@ fn a_layered_tree_builds_completely_with_grants_and_views_that_follow() {
         .iter()
         .map(|s| s["step"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(steps, ["connect", "create_temp", "tests", "repoint_views", "replace"]);
+    assert_eq!(
+        steps,
+        [
+            "connect",
+            "create_temp",
+            "tests",
+            "repoint_views",
+            "replace"
+        ]
+    );
     assert_eq!(status["runs"][0]["rows"], 2);
     assert!(status["mean_seconds"].as_f64().unwrap() > 0.0);
     // Everything was built, so nothing is due and forces are cleared.
-    assert_eq!(p.run(&["plan", "--format", "json"]).json(), serde_json::json!([]));
+    assert_eq!(
+        p.run(&["plan", "--format", "json"]).json(),
+        serde_json::json!([])
+    );
 }
+
+/// A failure scenario: name, files to write, expected outcome and error text.
+type FailureCase = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+);
 
 /// Each failure leaves the old table exactly as it was and no temp table behind.
 #[test]
@@ -126,29 +165,41 @@ fn failures_leave_the_old_table_untouched() {
     let db = TestDb::new("failures");
     db.exec("create schema raw; create table raw.numbers as select g as n from generate_series(1, 50) g;");
     let p = Project::on_postgres(&db.url, FAST);
-    p.write("s/numbers — 1h.sql", "select n, n * n as square from raw.numbers");
+    p.write(
+        "s/numbers — 1h.sql",
+        "select n, n * n as square from raw.numbers",
+    );
     let run = build(&p);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     db.exec("create view public.squares as select n, square from s.numbers");
     let before = db.checksum("s.numbers");
     db.exec("insert into raw.numbers values (51)");
 
-    let cases: [(&str, &[(&str, &str)], &str, &str); 4] = [
+    let cases: [FailureCase; 4] = [
         (
             "failing test",
-            &[("s/numbers_test.sql", "select count(*) = 1000 as thousand_rows from s.numbers")],
+            &[(
+                "s/numbers_test.sql",
+                "select count(*) = 1000 as thousand_rows from s.numbers",
+            )],
             "tests_failed",
             "tests failed for s.numbers: thousand_rows",
         ),
         (
             "zero-row test",
-            &[("s/numbers_test.sql", "select true as ok from s.numbers where n < 0")],
+            &[(
+                "s/numbers_test.sql",
+                "select true as ok from s.numbers where n < 0",
+            )],
             "tests_failed",
             "statement at line 1 returned no rows",
         ),
         (
             "SQL error in the query",
-            &[("s/numbers — 1h.sql", "select n, n * n as square from raw.no_such_table")],
+            &[(
+                "s/numbers — 1h.sql",
+                "select n, n * n as square from raw.no_such_table",
+            )],
             "failed",
             "the query of s.numbers failed: relation \"raw.no_such_table\" does not exist (42P01)",
         ),
@@ -167,32 +218,63 @@ fn failures_leave_the_old_table_untouched() {
         assert_eq!(run.code, 1, "{name}: {}{}", run.stdout, run.stderr);
         let status = p.run(&["status", "s.numbers", "--format", "json"]).json();
         assert_eq!(status["runs"][0]["outcome"], outcome, "{name}");
-        let error = status["runs"][0]["error"].as_str().unwrap_or_default().to_string();
+        let error = status["runs"][0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         assert!(error.contains(message), "{name}: {error}");
-        assert_eq!(db.checksum("s.numbers"), before, "{name}: the old table changed");
+        assert_eq!(
+            db.checksum("s.numbers"),
+            before,
+            "{name}: the old table changed"
+        );
         assert!(db.leftovers().is_empty(), "{name}: {:?}", db.leftovers());
-        assert_eq!(db.value("select count(*)::text from public.squares"), Some("50".into()), "{name}");
+        assert_eq!(
+            db.value("select count(*)::text from public.squares"),
+            Some("50".into()),
+            "{name}"
+        );
         // Back to a good definition for the next case.
         let _ = std::fs::remove_file(p.views().join("s/numbers_test.sql"));
-        p.write("s/numbers — 1h.sql", "select n, n * n as square from raw.numbers");
+        p.write(
+            "s/numbers — 1h.sql",
+            "select n, n * n as square from raw.numbers",
+        );
     }
     let status = p.run(&["status", "--format", "json"]).json();
     assert_eq!(status[0]["state"], "failed");
-    assert!(status[0]["last_error"].as_str().unwrap().contains("cannot be re-pointed"));
+    assert!(
+        status[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be re-pointed")
+    );
 }
 
 #[test]
 fn a_slow_query_is_cancelled_at_its_timeout() {
     let db = TestDb::new("timeout");
-    let p = Project::on_postgres(&db.url, "[creator]\nretries = 0\ntimeout_first_run = \"2s\"\n");
+    let p = Project::on_postgres(
+        &db.url,
+        "[creator]\nretries = 0\ntimeout_first_run = \"2s\"\n",
+    );
     p.write("s/slow — 1h.sql", "select 1 as x from pg_sleep(60)");
     let started = std::time::Instant::now();
     let run = build(&p);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    assert!(started.elapsed().as_secs() < 30, "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "took {:?}",
+        started.elapsed()
+    );
     let status = p.run(&["status", "s.slow", "--format", "json"]).json();
     assert_eq!(status["runs"][0]["outcome"], "timeout");
-    assert!(status["runs"][0]["error"].as_str().unwrap().contains("cancelled after 2s"));
+    assert!(
+        status["runs"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cancelled after 2s")
+    );
     // The query is gone from the server, and nothing was left behind.
     let mut remaining = Some("1".to_string());
     for _ in 0..50 {
@@ -215,7 +297,10 @@ fn two_creators_never_build_the_same_table_at_once() {
     let db = TestDb::new("two_creators");
     let p = Project::on_postgres(&db.url, "[creator]\nconcurrency = 3\nretries = 0\n");
     for i in 0..6 {
-        p.write(&format!("s/t{i} — 1h.sql"), "select 1 as one from pg_sleep(0.3)");
+        p.write(
+            &format!("s/t{i} — 1h.sql"),
+            "select 1 as one from pg_sleep(0.3)",
+        );
     }
     assert_eq!(p.run(&["schedule"]).code, 0);
     let a = p.command(&["create", "--once"]).spawn().unwrap();
@@ -240,25 +325,45 @@ fn two_creators_never_build_the_same_table_at_once() {
         }
     }
     let owners: std::collections::BTreeSet<&String> = runs.iter().map(|r| &r.3).collect();
-    assert_eq!(owners.len(), 2, "both creators did some of the work: {runs:?}");
+    assert_eq!(
+        owners.len(),
+        2,
+        "both creators did some of the work: {runs:?}"
+    );
 }
 
 #[test]
 fn snapshots_append_evolve_and_expire() {
     let db = TestDb::new("snapshots");
-    db.exec("create schema raw; create table raw.items as select g as id from generate_series(1, 3) g;");
+    db.exec(
+        "create schema raw; create table raw.items as select g as id from generate_series(1, 3) g;",
+    );
     let p = Project::on_postgres(&db.url, FAST);
     p.write("s/items — 1h.sql", "select id from raw.items");
-    p.write("s/items.conf", "snapshots_interval=1h\nsnapshots_stored_for=1d\n");
+    p.write(
+        "s/items.conf",
+        "snapshots_interval=1h\nsnapshots_stored_for=1d\n",
+    );
     assert_eq!(build(&p).code, 0);
-    assert_eq!(db.value("select count(*)::text from s.items_history"), Some("3".into()));
+    assert_eq!(
+        db.value("select count(*)::text from s.items_history"),
+        Some("3".into())
+    );
     // Too soon for another snapshot.
     assert_eq!(p.run(&["run", "s.items"]).code, 0);
-    assert_eq!(db.value("select count(*)::text from s.items_history"), Some("3".into()));
+    assert_eq!(
+        db.value("select count(*)::text from s.items_history"),
+        Some("3".into())
+    );
     // An hour later, with a new column: it is added to the history, older rows get NULL.
-    db.exec("update s.items_history set snapshot_timestamp = snapshot_timestamp - interval '2 hours'");
+    db.exec(
+        "update s.items_history set snapshot_timestamp = snapshot_timestamp - interval '2 hours'",
+    );
     db.exec("insert into s.items_history (id, snapshot_timestamp) values (0, now() - interval '3 days')");
-    p.write("s/items — 1h.sql", "select id, id * 10 as tens from raw.items");
+    p.write(
+        "s/items — 1h.sql",
+        "select id, id * 10 as tens from raw.items",
+    );
     let run = build(&p);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(
@@ -266,7 +371,8 @@ fn snapshots_append_evolve_and_expire() {
         [vec![Some("6".into()), Some("3".into()), Some("2".into())]],
         "the 3-day-old snapshot expired"
     );
-    let steps = p.run(&["status", "s.items", "--format", "json"]).json()["runs"][0]["steps"].to_string();
+    let steps =
+        p.run(&["status", "s.items", "--format", "json"]).json()["runs"][0]["steps"].to_string();
     assert!(steps.contains("snapshot"), "{steps}");
 }
 
@@ -285,7 +391,10 @@ fn a_plain_view_becomes_a_table_and_its_dependents_follow() {
         db.value("select relkind::text from pg_class where oid = 's.t'::regclass"),
         Some("r".into())
     );
-    assert_eq!(db.value("select x::text from public.on_t"), Some("2".into()));
+    assert_eq!(
+        db.value("select x::text from public.on_t"),
+        Some("2".into())
+    );
 }
 
 #[test]
@@ -297,11 +406,18 @@ fn run_refuses_unknown_and_busy_tables() {
     assert_eq!(p.run(&["run", "s.nope"]).code, 2);
     let far = jiff::Timestamp::now().as_millisecond() + 600_000;
     p.sqlite()
-        .execute("update tables set lease_owner = 'elsewhere', lease_until = ?1", [far])
+        .execute(
+            "update tables set lease_owner = 'elsewhere', lease_until = ?1",
+            [far],
+        )
         .unwrap();
     let run = p.run(&["run", "s.t"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("being built by another process"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("being built by another process"),
+        "{}",
+        run.stderr
+    );
     let status = p.run(&["status", "--format", "json"]).json();
     assert_eq!(status[0]["state"], "running");
 }

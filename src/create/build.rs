@@ -8,6 +8,7 @@ use crate::ident::TableName;
 use crate::state::Step;
 use crate::warehouse::sql::{self, Dialect, RelKind};
 use crate::warehouse::{Connection, WarehouseError};
+use std::time::Duration;
 
 /// How one attempt failed.
 #[derive(Debug)]
@@ -25,42 +26,69 @@ impl From<WarehouseError> for BuildError {
 /// Seconds a statement waits for a lock before giving up (then the run is retried).
 pub const LOCK_TIMEOUT_SECONDS: u64 = 30;
 
-/// One attempt at the whole transaction. Returns the new table's row count.
-pub async fn attempt(ctx: &RunContext, job: &Job) -> Result<u64, BuildError> {
-    let conn = Connection::open(&ctx.url).await?;
+/// One attempt at the whole transaction, on a pooled connection. Returns the new table's row
+/// count.
+pub async fn attempt(ctx: &RunContext<'_>, job: &Job) -> Result<u64, BuildError> {
+    let creator = ctx.creator;
+    let conn = match creator.take_connection() {
+        // A connection idle for a while may have been closed by the server: check it first.
+        Some((conn, idle)) if idle > Duration::from_secs(30) => {
+            match conn.execute("select 1").await {
+                Ok(_) => conn,
+                Err(_) => Connection::open(&creator.url).await?,
+            }
+        }
+        Some((conn, _)) => conn,
+        None => Connection::open(&creator.url).await?,
+    };
     ctx.set_canceller(Some(conn.canceller()));
     ctx.step(Step::Connect);
-    ensure_schema(&conn, &job.name.schema).await?;
-    let result = transaction(ctx, job, &conn).await;
-    if result.is_err() {
-        // Roll back explicitly; if the connection is gone the server rolls back by itself.
-        let _ = conn.execute("rollback").await;
+    if !creator.schema_known(&job.name.schema) {
+        ensure_schema(&conn, &job.name.schema).await?;
+        creator.remember_schema(&job.name.schema);
     }
+    let result = transaction(ctx, job, &conn).await;
     ctx.set_canceller(None);
+    let reusable = match &result {
+        Ok(_) => true,
+        // Roll back explicitly; if the connection is gone the server rolls back by itself.
+        Err(e) => {
+            let lost = matches!(e, BuildError::Warehouse(w) if w.connection);
+            !lost && conn.execute("rollback").await.is_ok()
+        }
+    };
+    if reusable {
+        creator.return_connection(conn);
+    }
     result
 }
 
-async fn transaction(ctx: &RunContext, job: &Job, conn: &Connection) -> Result<u64, BuildError> {
+async fn transaction(
+    ctx: &RunContext<'_>,
+    job: &Job,
+    conn: &Connection,
+) -> Result<u64, BuildError> {
     let name = &job.name;
     let temp = name.with_suffix("_duro_temp");
     let old = name.with_suffix("_duro_old");
-    conn.execute("begin").await?;
-    if let Some(statement) = sql::lock_timeout(conn.dialect, LOCK_TIMEOUT_SECONDS) {
-        conn.execute(&statement).await?;
-    }
-    conn.execute(&sql::drop_table_if_exists(&temp)).await?;
-    let rows = conn
-        .execute(&sql::create_table_as(
-            conn.dialect,
-            &temp,
-            &job.query,
-            &job.physical,
-        ))
+    // One round trip: begin, bounded lock waits, a leftover temp table dropped, the new table.
+    let mut opening = vec!["begin".to_string()];
+    opening.extend(sql::lock_timeout(conn.dialect, LOCK_TIMEOUT_SECONDS));
+    opening.push(sql::drop_table_if_exists(&temp));
+    opening.push(sql::create_table_as(
+        conn.dialect,
+        &temp,
+        &job.query,
+        &job.physical,
+    ));
+    let counts = conn
+        .execute_each(&opening.join(";\n"))
         .await
         .map_err(|mut e| {
             e.message = format!("the query of {name} failed: {}", e.message);
             e
         })?;
+    let rows = counts.last().copied().unwrap_or(0);
     if let Some(grant) = sql::grant_select(&temp, &job.grantees) {
         conn.execute(&grant).await.map_err(|mut e| {
             e.message = format!("grant select on {name} failed: {}", e.message);
@@ -70,7 +98,7 @@ async fn transaction(ctx: &RunContext, job: &Job, conn: &Connection) -> Result<u
     ctx.step(Step::CreateTemp);
 
     if let Some(tests) = &job.tests {
-        let statements = datatests::prepare(tests, name, &temp, &ctx.default_schema);
+        let statements = datatests::prepare(tests, name, &temp, &ctx.creator.default_schema);
         let report = datatests::run(conn, &statements).await?;
         ctx.step(Step::Tests);
         if !report.failed.is_empty() {
@@ -78,20 +106,23 @@ async fn transaction(ctx: &RunContext, job: &Job, conn: &Connection) -> Result<u
         }
     }
 
-    let current = relkind(conn, name).await?;
+    let (current, leftover, has_views) = inspect(conn, name, &old).await?;
     if matches!(current, Some(RelKind::MaterializedView | RelKind::Other)) {
         return Err(WarehouseError::new(format!(
             "{name} exists but is neither a table nor a view: rename or drop it so duro can manage it"
         ))
         .into());
     }
-    // Views are read with an empty search_path so their definitions name every relation in full.
-    if conn.dialect == Dialect::Postgres {
-        conn.execute("set local search_path = ''").await?;
-    }
-    let views = match current {
-        Some(_) => conn.query_text(&sql::dependent_views_query(name)).await?,
-        None => Vec::new(),
+    let views = if has_views {
+        // Read with an empty search_path so definitions name every relation in full.
+        let mut query = String::new();
+        if conn.dialect == Dialect::Postgres {
+            query.push_str("set local search_path = '';\n");
+        }
+        query.push_str(&sql::dependent_views_query(name));
+        conn.query_text(&query).await?
+    } else {
+        Vec::new()
     };
     if let Some(view) = views.iter().find(|v| v[2].as_deref() == Some("m")) {
         return Err(WarehouseError::new(format!(
@@ -101,45 +132,95 @@ async fn transaction(ctx: &RunContext, job: &Job, conn: &Connection) -> Result<u
         ))
         .into());
     }
+    let mut swap = Vec::new();
     if let Some(kind) = current {
-        if relkind(conn, &old).await?.is_some() {
-            conn.execute(&sql::drop_table_if_exists(&old)).await?;
+        if let Some(leftover) = leftover {
+            swap.push(sql::drop(&old, leftover));
         }
-        conn.execute(&sql::rename(name, kind, &old.table)).await?;
+        swap.push(sql::rename(name, kind, &old.table));
     }
-    conn.execute(&sql::rename(&temp, RelKind::Table, &name.table))
-        .await?;
-    for view in &views {
-        let [Some(schema), Some(view_name), _, Some(definition), options] = &view[..] else {
-            continue;
-        };
-        let statement = sql::create_or_replace_view(
-            schema,
-            view_name,
-            options.as_deref().unwrap_or(""),
-            definition,
-        );
-        conn.execute(&statement).await.map_err(|e| {
-            WarehouseError::new(format!(
-                "view {schema}.{view_name} cannot be re-pointed to the new {name}: {}\nchange or drop the view (or keep what it uses in the query); the old table was left as it was",
-                e.message
-            ))
-        })?;
-    }
-    if !views.is_empty() {
-        ctx.step(Step::RepointViews);
-    }
+    swap.push(sql::rename(&temp, RelKind::Table, &name.table));
+    let mut closing = Vec::new();
     if let Some(kind) = current {
-        conn.execute(&sql::drop(&old, kind)).await?;
+        closing.push(sql::drop(&old, kind));
     }
-    conn.execute("commit").await?;
+    closing.push("commit".to_string());
+    if views.is_empty() {
+        // Nothing to re-point: swap, drop the old table and commit in one round trip.
+        swap.extend(closing);
+        conn.execute(&swap.join(";\n")).await?;
+    } else {
+        conn.execute(&swap.join(";\n")).await?;
+        for view in &views {
+            let [Some(schema), Some(view_name), _, Some(definition), options] = &view[..] else {
+                continue;
+            };
+            let statement = sql::create_or_replace_view(
+                schema,
+                view_name,
+                options.as_deref().unwrap_or(""),
+                definition,
+            );
+            conn.execute(&statement).await.map_err(|e| {
+                WarehouseError::new(format!(
+                    "view {schema}.{view_name} cannot be re-pointed to the new {name}: {}\nchange or drop the view (or keep what it uses in the query); the old table was left as it was",
+                    e.message
+                ))
+            })?;
+        }
+        ctx.step(Step::RepointViews);
+        conn.execute(&closing.join(";\n")).await?;
+    }
     ctx.step(Step::Replace);
     Ok(rows)
 }
 
+/// What `name` and its `_duro_old` name are, and whether views are bound to `name`: one round
+/// trip, on PostgreSQL with a statement prepared once per connection.
+async fn inspect(
+    conn: &Connection,
+    name: &TableName,
+    old: &TableName,
+) -> Result<(Option<RelKind>, Option<RelKind>, bool), WarehouseError> {
+    let rows = match conn.dialect {
+        Dialect::Postgres => {
+            conn.query_prepared(
+                sql::INSPECT_PREPARED,
+                &[&name.schema, &name.table, &old.table],
+            )
+            .await?
+        }
+        Dialect::Redshift => {
+            // No correlated subqueries there: ask for the kinds, and always look for views.
+            let mut rows = conn.query_text(&sql::relkinds_query(name, old)).await?;
+            for row in &mut rows {
+                row.push(Some("true".into()));
+            }
+            rows
+        }
+    };
+    let find = |wanted: &str| {
+        rows.iter()
+            .find(|r| r.first().cloned().flatten().as_deref() == Some(wanted))
+    };
+    let kind = |row: Option<&Vec<Option<String>>>| {
+        row.and_then(|r| r.get(1).cloned().flatten())
+            .map(|k| RelKind::from_relkind(&k))
+    };
+    let current = find(&name.table);
+    let has_views = current
+        .and_then(|r| r.get(2).cloned().flatten())
+        .is_some_and(|v| v == "true" || v == "t");
+    Ok((kind(current), kind(find(&old.table)), has_views))
+}
+
 /// Creates the table's schema when it is missing, on its own (another creator may race us to it).
 async fn ensure_schema(conn: &Connection, schema: &str) -> Result<(), WarehouseError> {
-    if !conn.query_text(&sql::schema_exists_query(schema)).await?.is_empty() {
+    if !conn
+        .query_text(&sql::schema_exists_query(schema))
+        .await?
+        .is_empty()
+    {
         return Ok(());
     }
     match conn.execute(&sql::create_schema(schema)).await {
@@ -163,14 +244,14 @@ async fn relkind(conn: &Connection, table: &TableName) -> Result<Option<RelKind>
 
 /// Snapshots (SPEC §8), in their own transaction after the swap.
 pub async fn snapshot(
-    ctx: &RunContext,
+    ctx: &RunContext<'_>,
     job: &Job,
     started: jiff::Timestamp,
 ) -> Result<bool, WarehouseError> {
     let Some(every) = job.snapshots_interval else {
         return Ok(false);
     };
-    let conn = Connection::open(&ctx.url).await?;
+    let conn = Connection::open(&ctx.creator.url).await?;
     let history = job.name.with_suffix("_history");
     conn.execute("begin").await?;
     let result = async {

@@ -44,7 +44,7 @@ pub async fn run(
     for statement in statements {
         let rows = conn
             .client
-            .query(statement.text.as_str(), &[])
+            .query_typed(statement.text.as_str(), &[])
             .await
             .map_err(|e| {
                 let mut err = WarehouseError::from_pg(&e, Some(&statement.text));

@@ -10,7 +10,7 @@ use crate::config::{Config, Secret};
 use crate::graph::Graph;
 use crate::ident::TableName;
 use crate::interval::Interval;
-use crate::state::{Outcome, StateError, Step, Store, TableRow};
+use crate::state::{Outcome, RunEnd, StateError, Step, Store, TableRow};
 use crate::warehouse::sql::Physical;
 use build::BuildError;
 use jiff::Timestamp;
@@ -79,6 +79,10 @@ pub struct Creator {
     pub timeout_min: Duration,
     pub timeout_first_run: Duration,
     pub shutdown: watch::Receiver<bool>,
+    /// Idle warehouse connections, reused between runs, with when they were last used.
+    pool: Mutex<Vec<(crate::warehouse::Connection, Instant)>>,
+    /// Schemas known to exist.
+    schemas: Mutex<BTreeSet<String>>,
 }
 
 /// A unique name for this process: host, pid and a random part.
@@ -107,12 +111,44 @@ impl Creator {
             timeout_first_run: crate::config::parse_timeout(&c.timeout_first_run)
                 .expect("validated"),
             shutdown,
+            pool: Mutex::new(Vec::new()),
+            schemas: Mutex::new(BTreeSet::new()),
         }
     }
 
-    fn state<T>(&self, f: impl FnOnce(&Store) -> Result<T, StateError>) -> Result<T, StateError> {
-        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        f(&store)
+    /// An idle connection and how long it has been idle.
+    pub fn take_connection(&self) -> Option<(crate::warehouse::Connection, Duration)> {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        pool.pop().map(|(conn, since)| (conn, since.elapsed()))
+    }
+
+    pub fn return_connection(&self, conn: crate::warehouse::Connection) {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < self.concurrency {
+            pool.push((conn, Instant::now()));
+        }
+    }
+
+    pub fn schema_known(&self, schema: &str) -> bool {
+        self.schemas
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(schema)
+    }
+
+    pub fn remember_schema(&self, schema: &str) {
+        self.schemas
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(schema.to_string());
+    }
+
+    fn state<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut store)
     }
 
     /// SPEC §6.4: the table's `timeout`, else max(timeout_min, factor × mean), else the first-run
@@ -122,9 +158,7 @@ impl Creator {
             return t.duration();
         }
         match job.mean_seconds {
-            Some(mean) => {
-                Duration::from_secs_f64(self.timeout_factor * mean).max(self.timeout_min)
-            }
+            Some(mean) => Duration::from_secs_f64(self.timeout_factor * mean).max(self.timeout_min),
             None => self.timeout_first_run,
         }
     }
@@ -150,21 +184,19 @@ impl RunReport {
 }
 
 /// Per-run handles used by the build steps.
-pub struct RunContext {
-    pub url: Secret,
-    pub default_schema: String,
-    store: Arc<Mutex<Store>>,
-    run: i64,
+pub struct RunContext<'a> {
+    pub creator: &'a Creator,
+    steps: Mutex<Vec<(Step, Timestamp)>>,
     canceller: Mutex<Option<crate::warehouse::Canceller>>,
 }
 
-impl RunContext {
-    /// Records a step's time; a state error here is logged, never fatal to the build.
+impl RunContext<'_> {
+    /// Notes when a step finished; all steps are written with the run's end.
     pub fn step(&self, step: Step) {
-        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = store.add_step(self.run, step, Timestamp::now()) {
-            tracing::warn!("could not record step {}: {e}", step.as_str());
-        }
+        self.steps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((step, Timestamp::now()));
     }
 
     fn set_canceller(&self, canceller: Option<crate::warehouse::Canceller>) {
@@ -204,11 +236,11 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
         rows: None,
         seconds: 0.0,
     };
-    match creator
-        .state(|s| s.try_acquire_lease(&row.name, &creator.owner, started, creator.lease_seconds))
+    let run = match creator
+        .state(|s| s.begin_run(&row.name, &creator.owner, started, creator.lease_seconds))
     {
-        Ok(true) => {}
-        Ok(false) => {
+        Ok(Some(run)) => run,
+        Ok(None) => {
             report.busy = true;
             report.error = Some(format!("{} is being built by another process", row.name));
             return report;
@@ -218,21 +250,10 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
             report.error = Some(e.to_string());
             return report;
         }
-    }
-    let run = match creator.state(|s| s.start_run(&row.name, &creator.owner, started)) {
-        Ok(run) => run,
-        Err(e) => {
-            let _ = creator.state(|s| s.release_lease(&row.name, &creator.owner));
-            report.outcome = Some(Outcome::Failed);
-            report.error = Some(e.to_string());
-            return report;
-        }
     };
     let ctx = RunContext {
-        url: creator.url.clone(),
-        default_schema: creator.default_schema.clone(),
-        store: creator.store.clone(),
-        run,
+        creator,
+        steps: Mutex::new(Vec::new()),
         canceller: Mutex::new(None),
     };
     let ending = match Job::from_row(row) {
@@ -257,7 +278,7 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
                     Ending::Cancelled
                 }
             };
-            if let Ending::Built(rows) = ending {
+            if let Ending::Built(_) = ending {
                 match build::snapshot(&ctx, &job, started).await {
                     Ok(true) => ctx.step(Step::Snapshot),
                     Ok(false) => {}
@@ -268,22 +289,18 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
                         ))
                     }
                 }
-                Ending::Built(rows)
-            } else {
-                ending
             }
+            ending
         }
     };
     report.seconds = started_at.elapsed().as_secs_f64();
     let (outcome, error) = match ending {
         Ending::Built(rows) => {
             report.rows = Some(rows);
-            let outcome = if report.error.is_some() {
-                Outcome::Failed
-            } else {
-                Outcome::Success
-            };
-            (outcome, report.error.clone())
+            match report.error.take() {
+                Some(e) => (Outcome::Failed, Some(e)),
+                None => (Outcome::Success, None),
+            }
         }
         Ending::Failed(BuildError::TestsFailed(failed)) => {
             let message = format!("tests failed for {}: {}", row.name, failed.join(", "));
@@ -306,24 +323,19 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
     };
     report.outcome = Some(outcome);
     report.error = error;
-    let note = (!notes.is_empty()).then(|| notes.join("\n"));
-    let finished = Timestamp::now();
-    let recorded = creator.state(|s| {
-        s.finish_run(
-            run,
-            outcome,
-            report.error.as_deref(),
-            &report.failed_tests,
-            report.rows,
-            note.as_deref(),
-            finished,
-        )?;
-        if report.rows.is_some() {
-            s.record_success(&row.name, started, report.seconds)?;
-        }
-        s.release_lease(&row.name, &creator.owner)
-    });
-    if let Err(e) = recorded {
+    let end = RunEnd {
+        run,
+        started,
+        finished: Timestamp::now(),
+        seconds: report.seconds,
+        outcome,
+        error: report.error.clone(),
+        failed_tests: report.failed_tests.clone(),
+        rows: report.rows,
+        output: (!notes.is_empty()).then(|| notes.join("\n")),
+        steps: std::mem::take(&mut *ctx.steps.lock().unwrap_or_else(|p| p.into_inner())),
+    };
+    if let Err(e) = creator.state(|s| s.end_run(&row.name, &creator.owner, &end)) {
         tracing::error!("could not record the run of {}: {e}", row.name);
     }
     report
@@ -341,7 +353,7 @@ pub async fn stopped(mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-async fn with_retries(creator: &Creator, ctx: &RunContext, job: &Job) -> Ending {
+async fn with_retries(creator: &Creator, ctx: &RunContext<'_>, job: &Job) -> Ending {
     let mut attempt = 0;
     loop {
         match build::attempt(ctx, job).await {

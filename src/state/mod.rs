@@ -4,7 +4,7 @@
 mod migrations;
 mod runs;
 
-pub use runs::{Outcome, Step};
+pub use runs::{Outcome, RunEnd, Step};
 
 use crate::ident::TableName;
 use jiff::Timestamp;

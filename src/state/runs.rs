@@ -58,6 +58,22 @@ impl Step {
     }
 }
 
+/// Everything recorded when a run ends.
+#[derive(Debug, Clone)]
+pub struct RunEnd {
+    pub run: i64,
+    pub started: Timestamp,
+    pub finished: Timestamp,
+    pub seconds: f64,
+    pub outcome: Outcome,
+    pub error: Option<String>,
+    pub failed_tests: Vec<String>,
+    /// Rows of the new table; `Some` means the table was replaced.
+    pub rows: Option<u64>,
+    pub output: Option<String>,
+    pub steps: Vec<(Step, Timestamp)>,
+}
+
 impl Store {
     /// Takes the table's lease for `owner` unless another live owner holds it.
     pub fn try_acquire_lease(
@@ -110,6 +126,79 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    /// Takes the lease and opens a run record in one transaction; `None` when another live
+    /// owner holds the table.
+    pub fn begin_run(
+        &mut self,
+        table: &str,
+        owner: &str,
+        now: Timestamp,
+        lease_seconds: u64,
+    ) -> Result<Option<i64>, StateError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let until = to_millis(now) + (lease_seconds as i64) * 1000;
+        let leased = tx.execute(
+            "update tables set lease_owner = ?2, lease_until = ?3
+             where name = ?1 and removed_at is null
+               and (lease_owner is null or lease_until < ?4 or lease_owner = ?2)",
+            params![table, owner, until, to_millis(now)],
+        )?;
+        if leased != 1 {
+            return Ok(None);
+        }
+        tx.execute(
+            "insert into runs (table_name, started_at, owner, steps) values (?1, ?2, ?3, '[]')",
+            params![table, to_millis(now), owner],
+        )?;
+        let run = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(Some(run))
+    }
+
+    /// Closes a run in one transaction: its record with every step, the table's statistics when
+    /// it produced a new table, and the lease.
+    pub fn end_run(&mut self, table: &str, owner: &str, end: &RunEnd) -> Result<(), StateError> {
+        let tx = self.conn.transaction()?;
+        let steps: Vec<serde_json::Value> = end
+            .steps
+            .iter()
+            .map(|(step, at)| serde_json::json!({"step": step.as_str(), "at": to_millis(*at)}))
+            .collect();
+        let failed = (!end.failed_tests.is_empty())
+            .then(|| serde_json::to_string(&end.failed_tests).expect("strings serialise"));
+        tx.execute(
+            "update runs set finished_at = ?2, outcome = ?3, error = ?4, failed_tests = ?5, rows = ?6, output = ?7, steps = ?8 where id = ?1",
+            params![
+                end.run,
+                to_millis(end.finished),
+                end.outcome.as_str(),
+                end.error,
+                failed,
+                end.rows.map(|r| r as i64),
+                end.output,
+                serde_json::Value::Array(steps).to_string()
+            ],
+        )?;
+        if end.rows.is_some() {
+            tx.execute(
+                "update tables set last_built = ?2,
+                    mean_seconds = (coalesce(mean_seconds, 0) * run_count + ?3) / (run_count + 1),
+                    run_count = run_count + 1,
+                    force = case when force <= ?2 then 0 else force end
+                 where name = ?1",
+                params![table, to_millis(end.started), end.seconds],
+            )?;
+        }
+        tx.execute(
+            "update tables set lease_owner = null, lease_until = null where name = ?1 and lease_owner = ?2",
+            params![table, owner],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     pub fn start_run(&self, table: &str, owner: &str, now: Timestamp) -> Result<i64, StateError> {

@@ -78,6 +78,9 @@ impl WarehouseError {
     }
 }
 
+/// Rows of text values (NULL as `None`).
+pub type Rows = Vec<Vec<Option<String>>>;
+
 /// One open connection.
 pub struct Connection {
     pub client: Client,
@@ -85,6 +88,8 @@ pub struct Connection {
     cancel: tokio_postgres::CancelToken,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
     task: tokio::task::JoinHandle<()>,
+    /// Statements prepared on this connection, by SQL text.
+    prepared: std::sync::Mutex<std::collections::HashMap<&'static str, tokio_postgres::Statement>>,
 }
 
 fn tls() -> tokio_postgres_rustls::MakeRustlsConnect {
@@ -167,6 +172,7 @@ impl Connection {
             cancel,
             tls,
             task,
+            prepared: Default::default(),
         })
     }
 
@@ -190,24 +196,107 @@ impl Connection {
     }
 
     /// Runs a query and returns its rows as text (NULL as `None`).
-    pub async fn query_text(
-        &self,
-        statement: &str,
-    ) -> Result<Vec<Vec<Option<String>>>, WarehouseError> {
+    pub async fn query_text(&self, statement: &str) -> Result<Rows, WarehouseError> {
+        Ok(self
+            .query_each(statement)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    /// Runs several statements in one round trip and returns the rows of each, in order.
+    pub async fn query_each(&self, statements: &str) -> Result<Vec<Rows>, WarehouseError> {
         let messages = self
             .client
-            .simple_query(statement)
+            .simple_query(statements)
             .await
-            .map_err(|e| WarehouseError::from_pg(&e, Some(statement)))?;
-        Ok(messages
-            .into_iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::Row(row) => Some(
+            .map_err(|e| WarehouseError::from_pg(&e, Some(statements)))?;
+        let mut results = vec![Vec::new()];
+        for message in messages {
+            match message {
+                SimpleQueryMessage::Row(row) => results.last_mut().expect("never empty").push(
                     (0..row.len())
                         .map(|i| row.get(i).map(str::to_string))
                         .collect(),
                 ),
+                SimpleQueryMessage::CommandComplete(_) => results.push(Vec::new()),
+                _ => {}
+            }
+        }
+        results.pop();
+        Ok(results)
+    }
+
+    /// Runs several statements in one round trip; returns each one's row count.
+    pub async fn execute_each(&self, statements: &str) -> Result<Vec<u64>, WarehouseError> {
+        tracing::debug!(statements, "execute");
+        let messages = self
+            .client
+            .simple_query(statements)
+            .await
+            .map_err(|e| WarehouseError::from_pg(&e, Some(statements)))?;
+        Ok(messages
+            .iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::CommandComplete(n) => Some(*n),
                 _ => None,
+            })
+            .collect())
+    }
+
+    /// Runs a statement prepared once per connection (no re-planning), with text parameters.
+    pub async fn query_prepared(
+        &self,
+        statement: &'static str,
+        params: &[&str],
+    ) -> Result<Rows, WarehouseError> {
+        let cached = self
+            .prepared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(statement)
+            .cloned();
+        let prepared = match cached {
+            Some(p) => p,
+            None => {
+                let p = self
+                    .client
+                    .prepare(statement)
+                    .await
+                    .map_err(|e| WarehouseError::from_pg(&e, Some(statement)))?;
+                self.prepared
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(statement, p.clone());
+                p
+            }
+        };
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let rows = self
+            .client
+            .query(&prepared, &params)
+            .await
+            .map_err(|e| WarehouseError::from_pg(&e, Some(statement)))?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| {
+                        row.try_get::<_, Option<String>>(i)
+                            .ok()
+                            .flatten()
+                            .or_else(|| {
+                                row.try_get::<_, Option<bool>>(i)
+                                    .ok()
+                                    .flatten()
+                                    .map(|b| b.to_string())
+                            })
+                    })
+                    .collect()
             })
             .collect())
     }

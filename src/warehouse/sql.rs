@@ -170,6 +170,25 @@ pub fn relkind_query(table: &TableName) -> String {
     )
 }
 
+/// Names and kinds of `table` and `old` (same schema), one row each that exists.
+pub fn relkinds_query(table: &TableName, old: &TableName) -> String {
+    format!(
+        "select c.relname::text, c.relkind::text from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where n.nspname = {} and c.relname in ({}, {})",
+        literal(&table.schema),
+        literal(&table.table),
+        literal(&old.table)
+    )
+}
+
+/// PostgreSQL: for `$1`.`$2` and `$1`.`$3` (the table and its `_duro_old` name): name, kind and
+/// whether any view is bound to it. Prepared once per connection.
+pub const INSPECT_PREPARED: &str = "select c.relname::text, c.relkind::text,
+    exists (select 1 from pg_catalog.pg_depend d join pg_catalog.pg_rewrite r on r.oid = d.objid
+            where d.classid = 'pg_catalog.pg_rewrite'::regclass and d.refclassid = 'pg_catalog.pg_class'::regclass
+              and d.refobjid = c.oid and r.ev_class <> c.oid)
+    from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = $1::text and c.relname::text in ($2::text, $3::text)";
+
 /// Views bound to `table`: schema, name, relkind, definition (schema-qualified when run with an
 /// empty search_path) and options.
 pub fn dependent_views_query(table: &TableName) -> String {
@@ -182,7 +201,7 @@ pub fn dependent_views_query(table: &TableName) -> String {
          join pg_catalog.pg_class t on t.oid = d.refobjid
          join pg_catalog.pg_namespace tn on tn.oid = t.relnamespace
          where d.classid = 'pg_catalog.pg_rewrite'::regclass and d.refclassid = 'pg_catalog.pg_class'::regclass
-           and tn.nspname = {} and t.relname = {} and v.oid <> t.oid
+           and d.refobjid = t.oid and tn.nspname = {} and t.relname = {} and v.oid <> t.oid
          order by 1, 2",
         literal(&table.schema),
         literal(&table.table)

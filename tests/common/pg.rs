@@ -22,7 +22,11 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 fn bin_dir() -> PathBuf {
     let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
         .unwrap_or_default();
     candidates.sort();
     candidates.reverse();
@@ -96,13 +100,25 @@ fn start_cluster() -> Cluster {
     std::fs::create_dir_all(&dir).unwrap();
     let data = dir.join("data");
     if root {
-        let status = Command::new("chown").args(["-R", "postgres:"]).arg(&dir).status().unwrap();
+        let status = Command::new("chown")
+            .args(["-R", "postgres:"])
+            .arg(&dir)
+            .status()
+            .unwrap();
         assert!(status.success(), "chown of {} failed", dir.display());
     }
     let out = as_server_user(&bin.join("initdb"), root)
         .arg("-D")
         .arg(&data)
-        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "-N"])
+        .args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "-N",
+        ])
         .output()
         .unwrap();
     assert!(
@@ -119,12 +135,18 @@ fn start_cluster() -> Cluster {
         .args(["-p", &port.to_string(), "-k"])
         .arg(&dir)
         .args([
-            "-c", "listen_addresses=127.0.0.1",
-            "-c", "fsync=off",
-            "-c", "synchronous_commit=off",
-            "-c", "full_page_writes=off",
-            "-c", "max_connections=300",
-            "-c", "log_min_messages=fatal",
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=300",
+            "-c",
+            "log_min_messages=fatal",
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(dir.join("server.log")).unwrap());
@@ -156,7 +178,9 @@ fn start_cluster() -> Cluster {
 fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(|| match std::env::var("DURO_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
-            let (base, db) = url.rsplit_once('/').expect("DURO_TEST_DATABASE_URL like postgres://user@host:port/db");
+            let (base, db) = url
+                .rsplit_once('/')
+                .expect("DURO_TEST_DATABASE_URL like postgres://user@host:port/db");
             Cluster {
                 base: format!("{base}/"),
                 admin_db: db.split('?').next().unwrap_or("postgres").to_string(),
@@ -168,16 +192,22 @@ fn cluster() -> &'static Cluster {
 
 /// Runs statements (simple-query protocol) and returns the rows of the last result as text.
 pub fn query(url: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
             .await
             .map_err(|e| e.to_string())?;
         let task = tokio::spawn(connection);
-        let messages = client.simple_query(sql).await.map_err(|e| match e.as_db_error() {
-            Some(db) => db.message().to_string(),
-            None => e.to_string(),
-        });
+        let messages = client
+            .simple_query(sql)
+            .await
+            .map_err(|e| match e.as_db_error() {
+                Some(db) => db.message().to_string(),
+                None => e.to_string(),
+            });
         drop(client);
         let _ = task.await;
         let mut rows = Vec::new();
@@ -227,7 +257,9 @@ impl TestDb {
 
     /// The single value of a query.
     pub fn value(&self, sql: &str) -> Option<String> {
-        self.exec(sql).first().and_then(|r| r.first().cloned().flatten())
+        self.exec(sql)
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
     }
 
     /// A checksum of a relation's rows (order-independent), `None` if it does not exist.
