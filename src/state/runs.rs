@@ -75,25 +75,6 @@ pub struct RunEnd {
 }
 
 impl Store {
-    /// Takes the table's lease for `owner` unless another live owner holds it.
-    pub fn try_acquire_lease(
-        &self,
-        table: &str,
-        owner: &str,
-        now: Timestamp,
-        lease_seconds: u64,
-    ) -> Result<bool, StateError> {
-        let now = to_millis(now);
-        let until = now + (lease_seconds as i64) * 1000;
-        let changed = self.conn.execute(
-            "update tables set lease_owner = ?2, lease_until = ?3
-             where name = ?1 and removed_at is null
-               and (lease_owner is null or lease_until < ?4 or lease_owner = ?2)",
-            params![table, owner, until, now],
-        )?;
-        Ok(changed == 1)
-    }
-
     /// Extends every lease `owner` holds; returns how many.
     pub fn renew_leases(
         &self,
@@ -106,14 +87,6 @@ impl Store {
             "update tables set lease_until = ?2 where lease_owner = ?1",
             params![owner, until],
         )?)
-    }
-
-    pub fn release_lease(&self, table: &str, owner: &str) -> Result<(), StateError> {
-        self.conn.execute(
-            "update tables set lease_owner = null, lease_until = null where name = ?1 and lease_owner = ?2",
-            params![table, owner],
-        )?;
-        Ok(())
     }
 
     /// Who holds a table's lease, if anyone does at `now`.
@@ -201,69 +174,6 @@ impl Store {
         Ok(())
     }
 
-    pub fn start_run(&self, table: &str, owner: &str, now: Timestamp) -> Result<i64, StateError> {
-        self.conn.execute(
-            "insert into runs (table_name, started_at, owner, steps) values (?1, ?2, ?3, '[]')",
-            params![table, to_millis(now), owner],
-        )?;
-        Ok(self.conn.last_insert_rowid())
-    }
-
-    pub fn add_step(&self, run: i64, step: Step, at: Timestamp) -> Result<(), StateError> {
-        self.conn.execute(
-            "update runs set steps = json_insert(steps, '$[#]', json_object('step', ?2, 'at', ?3)) where id = ?1",
-            params![run, step.as_str(), to_millis(at)],
-        )?;
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub fn finish_run(
-        &self,
-        run: i64,
-        outcome: Outcome,
-        error: Option<&str>,
-        failed_tests: &[String],
-        rows: Option<u64>,
-        output: Option<&str>,
-        now: Timestamp,
-    ) -> Result<(), StateError> {
-        let failed = (!failed_tests.is_empty())
-            .then(|| serde_json::to_string(failed_tests).expect("strings serialise"));
-        self.conn.execute(
-            "update runs set finished_at = ?2, outcome = ?3, error = ?4, failed_tests = ?5, rows = ?6, output = ?7 where id = ?1",
-            params![
-                run,
-                to_millis(now),
-                outcome.as_str(),
-                error,
-                failed,
-                rows.map(|r| r as i64),
-                output
-            ],
-        )?;
-        Ok(())
-    }
-
-    /// After a successful run: last_built is its start, the mean includes its duration, and the
-    /// force flag is cleared unless it was set after the run started.
-    pub fn record_success(
-        &self,
-        table: &str,
-        started: Timestamp,
-        seconds: f64,
-    ) -> Result<(), StateError> {
-        self.conn.execute(
-            "update tables set last_built = ?2,
-                mean_seconds = (coalesce(mean_seconds, 0) * run_count + ?3) / (run_count + 1),
-                run_count = run_count + 1,
-                force = case when force <= ?2 then 0 else force end
-             where name = ?1",
-            params![table, to_millis(started), seconds],
-        )?;
-        Ok(())
-    }
-
     /// Marks runs left unfinished by `owner` (or by owners whose lease expired) as cancelled.
     pub fn close_abandoned_runs(&self, now: Timestamp) -> Result<usize, StateError> {
         Ok(self.conn.execute(
@@ -308,34 +218,83 @@ mod tests {
         Timestamp::from_second(s).unwrap()
     }
 
+    fn end(run: i64, started: i64, seconds: f64, outcome: Outcome, rows: Option<u64>) -> RunEnd {
+        RunEnd {
+            run,
+            started: at(started),
+            finished: at(started + seconds as i64),
+            seconds,
+            outcome,
+            error: (outcome != Outcome::Success).then(|| "tests failed".to_string()),
+            failed_tests: if outcome == Outcome::TestsFailed {
+                vec!["a".into()]
+            } else {
+                vec![]
+            },
+            rows,
+            output: None,
+            steps: vec![
+                (Step::Connect, at(started + 1)),
+                (Step::CreateTemp, at(started + 2)),
+            ],
+        }
+    }
+
     #[test]
     fn leases_exclude_other_owners_until_they_expire() {
-        let store = store_with("s.t");
-        assert!(store.try_acquire_lease("s.t", "a", at(2000), 30).unwrap());
-        assert!(!store.try_acquire_lease("s.t", "b", at(2010), 30).unwrap());
-        assert!(store.renew_leases("a", at(2025), 30).unwrap() == 1);
-        assert!(!store.try_acquire_lease("s.t", "b", at(2050), 30).unwrap());
-        // a stops heart-beating: the lease is free after it runs out.
-        assert!(store.try_acquire_lease("s.t", "b", at(2056), 30).unwrap());
+        let mut store = store_with("s.t");
+        let first = store.begin_run("s.t", "a", at(2000), 30).unwrap();
+        assert!(first.is_some());
+        assert_eq!(store.begin_run("s.t", "b", at(2010), 30).unwrap(), None);
+        assert_eq!(store.renew_leases("a", at(2025), 30).unwrap(), 1);
+        assert_eq!(store.begin_run("s.t", "b", at(2050), 30).unwrap(), None);
+        // a stops heart-beating: the lease is free once it runs out.
+        let second = store.begin_run("s.t", "b", at(2056), 30).unwrap();
+        assert!(second.is_some());
         assert_eq!(
             store.lease_holder("s.t", at(2057)).unwrap().as_deref(),
             Some("b")
         );
-        store.release_lease("s.t", "a").unwrap();
+        // a's abandoned run is closed as cancelled; b's is not.
+        assert_eq!(store.close_abandoned_runs(at(2058)).unwrap(), 1);
+        // Ending a run releases only the owner's own lease.
+        store
+            .end_run(
+                "s.t",
+                "a",
+                &end(first.unwrap(), 2000, 1.0, Outcome::Failed, None),
+            )
+            .unwrap();
         assert_eq!(
-            store.lease_holder("s.t", at(2057)).unwrap().as_deref(),
+            store.lease_holder("s.t", at(2059)).unwrap().as_deref(),
             Some("b")
         );
-        store.release_lease("s.t", "b").unwrap();
-        assert_eq!(store.lease_holder("s.t", at(2057)).unwrap(), None);
+        store
+            .end_run(
+                "s.t",
+                "b",
+                &end(second.unwrap(), 2056, 1.0, Outcome::Success, Some(1)),
+            )
+            .unwrap();
+        assert_eq!(store.lease_holder("s.t", at(2059)).unwrap(), None);
     }
 
     #[test]
     fn statistics_and_force() {
         // original-behavior.md §6.3: mean 127 → 247 → 300 after runs of 127, 367, 406.
-        let store = store_with("s.t");
+        let mut store = store_with("s.t");
         for (start, seconds) in [(2000, 127.0), (3000, 367.0), (4000, 406.0)] {
-            store.record_success("s.t", at(start), seconds).unwrap();
+            let run = store
+                .begin_run("s.t", "me", at(start), 30)
+                .unwrap()
+                .unwrap();
+            store
+                .end_run(
+                    "s.t",
+                    "me",
+                    &end(run, start, seconds, Outcome::Success, Some(5)),
+                )
+                .unwrap();
         }
         let row = store.table("s.t").unwrap().unwrap();
         assert_eq!(row.mean_seconds, Some(300.0));
@@ -343,27 +302,33 @@ mod tests {
         assert_eq!(row.last_built, Some(4_000_000));
         assert!(!row.force);
         // A force given during a run survives its success.
-        let mut store = store;
+        let run = store.begin_run("s.t", "me", at(4900), 30).unwrap().unwrap();
         store.force(&["s.t".into()], at(5000)).unwrap();
-        store.record_success("s.t", at(4900), 1.0).unwrap();
+        store
+            .end_run("s.t", "me", &end(run, 4900, 1.0, Outcome::Success, Some(5)))
+            .unwrap();
         assert!(store.table("s.t").unwrap().unwrap().force);
+        // A failed run changes no statistics.
+        let run = store.begin_run("s.t", "me", at(6000), 30).unwrap().unwrap();
+        store
+            .end_run(
+                "s.t",
+                "me",
+                &end(run, 6000, 9.0, Outcome::TestsFailed, None),
+            )
+            .unwrap();
+        assert_eq!(store.table("s.t").unwrap().unwrap().run_count, 4);
     }
 
     #[test]
     fn runs_record_steps_and_outcomes() {
-        let store = store_with("s.t");
-        let run = store.start_run("s.t", "me", at(2000)).unwrap();
-        store.add_step(run, Step::Connect, at(2001)).unwrap();
-        store.add_step(run, Step::CreateTemp, at(2002)).unwrap();
+        let mut store = store_with("s.t");
+        let run = store.begin_run("s.t", "me", at(2000), 30).unwrap().unwrap();
         store
-            .finish_run(
-                run,
-                Outcome::TestsFailed,
-                Some("tests failed"),
-                &["a".into()],
-                None,
-                None,
-                at(2003),
+            .end_run(
+                "s.t",
+                "me",
+                &end(run, 2000, 3.0, Outcome::TestsFailed, None),
             )
             .unwrap();
         let (steps, failed, outcome): (String, String, String) = store
@@ -374,7 +339,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             steps,
-            r#"[{"step":"connect","at":2001000},{"step":"create_temp","at":2002000}]"#
+            r#"[{"at":2001000,"step":"connect"},{"at":2002000,"step":"create_temp"}]"#
         );
         assert_eq!(failed, r#"["a"]"#);
         assert_eq!(outcome, "tests_failed");
