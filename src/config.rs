@@ -127,6 +127,8 @@ pub struct CreatorConfig {
     pub timeout_min: String,
     pub timeout_first_run: String,
     pub lease_seconds: u64,
+    /// How long a statement waits for a lock before the attempt is retried (PostgreSQL).
+    pub lock_timeout: String,
 }
 
 impl Default for CreatorConfig {
@@ -139,6 +141,7 @@ impl Default for CreatorConfig {
             timeout_min: "5m".into(),
             timeout_first_run: "6h".into(),
             lease_seconds: 30,
+            lock_timeout: "30s".into(),
         }
     }
 }
@@ -343,6 +346,7 @@ impl Config {
         for (key, value) in [
             ("creator.timeout_min", &self.creator.timeout_min),
             ("creator.timeout_first_run", &self.creator.timeout_first_run),
+            ("creator.lock_timeout", &self.creator.lock_timeout),
         ] {
             if let Err(e) = parse_timeout(value) {
                 return fail(key, e);

@@ -421,3 +421,32 @@ fn run_refuses_unknown_and_busy_tables() {
     let status = p.run(&["status", "--format", "json"]).json();
     assert_eq!(status[0]["state"], "running");
 }
+
+#[test]
+fn a_lock_held_by_a_reader_times_out_and_the_run_is_retried() {
+    let db = TestDb::new("lock_retry");
+    let p = Project::on_postgres(&db.url, "[creator]\nretries = 3\nlock_timeout = \"1s\"\n");
+    p.write("s/t — 1h.sql", "select 1 as x");
+    assert_eq!(build(&p).code, 0);
+    // A long reader holds a lock on s.t for 3 seconds.
+    let url = db.url.clone();
+    let reader = std::thread::spawn(move || {
+        common::pg::query(
+            &url,
+            "begin; lock table s.t in access share mode; select pg_sleep(3); commit;",
+        )
+        .unwrap();
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let run = p.run(&["run", "s.t"]);
+    reader.join().unwrap();
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("lock timeout"), "{}", run.stderr);
+    assert!(run.stderr.contains("retrying"), "{}", run.stderr);
+    assert!(
+        started.elapsed().as_secs_f64() > 2.5,
+        "the build waited for the reader"
+    );
+    assert!(db.leftovers().is_empty());
+}

@@ -25,6 +25,7 @@ timeout_factor = 5
 timeout_min = "5m"
 timeout_first_run = "6h"
 lease_seconds = 30
+lock_timeout = "30s"
 
 [web]
 bind = "127.0.0.1:8080"

@@ -23,9 +23,6 @@ impl From<WarehouseError> for BuildError {
     }
 }
 
-/// Seconds a statement waits for a lock before giving up (then the run is retried).
-pub const LOCK_TIMEOUT_SECONDS: u64 = 30;
-
 /// One attempt at the whole transaction, on a pooled connection. Returns the new table's row
 /// count.
 pub async fn attempt(ctx: &RunContext<'_>, job: &Job) -> Result<u64, BuildError> {
@@ -73,7 +70,7 @@ async fn transaction(
     let old = name.with_suffix("_duro_old");
     // One round trip: begin, bounded lock waits, a leftover temp table dropped, the new table.
     let mut opening = vec!["begin".to_string()];
-    opening.extend(sql::lock_timeout(conn.dialect, LOCK_TIMEOUT_SECONDS));
+    opening.extend(sql::lock_timeout(conn.dialect, ctx.creator.lock_timeout));
     opening.push(sql::drop_table_if_exists(&temp));
     opening.push(sql::create_table_as(
         conn.dialect,

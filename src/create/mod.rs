@@ -77,6 +77,9 @@ pub struct Creator {
     pub lease_seconds: u64,
     pub timeout_factor: f64,
     pub timeout_min: Duration,
+    /// How long one statement waits for a lock (PostgreSQL) before the attempt fails and is
+    /// retried.
+    pub lock_timeout: Duration,
     pub timeout_first_run: Duration,
     pub shutdown: watch::Receiver<bool>,
     /// Idle warehouse connections, reused between runs, with when they were last used.
@@ -108,6 +111,7 @@ impl Creator {
             lease_seconds: c.lease_seconds,
             timeout_factor: c.timeout_factor,
             timeout_min: crate::config::parse_timeout(&c.timeout_min).expect("validated"),
+            lock_timeout: crate::config::parse_timeout(&c.lock_timeout).expect("validated"),
             timeout_first_run: crate::config::parse_timeout(&c.timeout_first_run)
                 .expect("validated"),
             shutdown,

@@ -294,8 +294,9 @@ pub fn delete_snapshots_before(history: &TableName, cutoff: jiff::Timestamp) -> 
 }
 
 /// Bounds how long a statement waits for a lock (PostgreSQL; Redshift has no lock timeout).
-pub fn lock_timeout(dialect: Dialect, seconds: u64) -> Option<String> {
-    (dialect == Dialect::Postgres).then(|| format!("set local lock_timeout = '{seconds}s'"))
+pub fn lock_timeout(dialect: Dialect, limit: std::time::Duration) -> Option<String> {
+    (dialect == Dialect::Postgres)
+        .then(|| format!("set local lock_timeout = '{}ms'", limit.as_millis().max(1)))
 }
 
 #[cfg(test)]
