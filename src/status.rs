@@ -52,14 +52,12 @@ pub fn rfc3339(ms: i64) -> String {
 
 /// Every table's status at `now`, by name.
 pub fn statuses(store: &Store, now: Timestamp) -> Result<Vec<TableStatus>, StateError> {
-    let last_runs = store.last_runs()?;
     let now_ms = to_millis(now);
     Ok(store
         .tables()?
         .into_iter()
         .map(|row| {
-            let last = last_runs.get(&row.name);
-            let failed = last.filter(|r| r.outcome != "success");
+            let failed = row.last_outcome.as_deref().filter(|o| *o != "success");
             let running = row.lease_owner.is_some() && row.lease_until.is_some_and(|u| u > now_ms);
             let state = if row.removed_at.is_some() {
                 TableState::Removed
@@ -78,7 +76,7 @@ pub fn statuses(store: &Store, now: Timestamp) -> Result<Vec<TableStatus>, State
                 last_built: row.last_built.map(rfc3339),
                 mean_seconds: row.mean_seconds,
                 state,
-                last_error: failed.and_then(|r| r.error.clone()),
+                last_error: failed.and(row.last_error),
                 force: row.force,
             }
         })

@@ -215,6 +215,11 @@ fn status_json_has_the_stable_shape() {
         [],
     )
     .unwrap();
+    db.execute(
+        "update tables set last_outcome = 'failed', last_error = 'relation \"x\" does not exist', last_finished = 2000",
+        [],
+    )
+    .unwrap();
     let status = p.run(&["status", "--format", "json"]).json();
     assert_eq!(
         status,
@@ -234,6 +239,11 @@ fn status_json_has_the_stable_shape() {
     .unwrap();
     db.execute(
         "insert into runs (table_name, started_at, finished_at, outcome) values ('s.a', 3000, 4000, 'success')",
+        [],
+    )
+    .unwrap();
+    db.execute(
+        "update tables set last_outcome = 'success', last_error = null, last_finished = 4000",
         [],
     )
     .unwrap();

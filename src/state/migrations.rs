@@ -65,4 +65,17 @@ create table notifications (
     key text primary key,
     sent_at integer not null
 );
-"#];
+"#,
+    // 2: the latest finished run of each table, kept on the table so that status pages do not
+    // scan the runs.
+    r#"
+alter table tables add column last_outcome text;
+alter table tables add column last_error text;
+alter table tables add column last_finished integer;
+update tables set
+    last_outcome = (select r.outcome from runs r where r.table_name = tables.name and r.finished_at is not null order by r.id desc limit 1),
+    last_error = (select r.error from runs r where r.table_name = tables.name and r.finished_at is not null order by r.id desc limit 1),
+    last_finished = (select max(r.finished_at) from runs r where r.table_name = tables.name);
+create index runs_by_finish on runs(finished_at);
+"#,
+];

@@ -10,7 +10,7 @@ use crate::ident::TableName;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -87,14 +87,10 @@ pub struct TableRow {
     pub run_count: i64,
     pub lease_owner: Option<String>,
     pub lease_until: Option<i64>,
-}
-
-/// The latest finished run of a table, for its state.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LastRun {
-    pub outcome: String,
-    pub error: Option<String>,
-    pub finished_at: i64,
+    /// The latest finished run: outcome, error and finish time.
+    pub last_outcome: Option<String>,
+    pub last_error: Option<String>,
+    pub last_finished: Option<i64>,
 }
 
 /// One successful schedule.
@@ -119,7 +115,7 @@ pub struct Store {
     conn: Connection,
 }
 
-const TABLE_COLUMNS: &str = "name, interval_minutes, definition, select_query, script, requirements, tests, files, config, config_sources, sources, definition_hash, force, removed_at, added_at, changed_at, last_built, mean_seconds, run_count, lease_owner, lease_until";
+const TABLE_COLUMNS: &str = "name, interval_minutes, definition, select_query, script, requirements, tests, files, config, config_sources, sources, definition_hash, force, removed_at, added_at, changed_at, last_built, mean_seconds, run_count, lease_owner, lease_until, last_outcome, last_error, last_finished";
 
 fn table_row(row: &rusqlite::Row) -> rusqlite::Result<TableRow> {
     Ok(TableRow {
@@ -144,6 +140,9 @@ fn table_row(row: &rusqlite::Row) -> rusqlite::Result<TableRow> {
         run_count: row.get(18)?,
         lease_owner: row.get(19)?,
         lease_until: row.get(20)?,
+        last_outcome: row.get(21)?,
+        last_error: row.get(22)?,
+        last_finished: row.get(23)?,
     })
 }
 
@@ -429,35 +428,6 @@ impl Store {
         }
         tx.commit()?;
         Ok(count)
-    }
-
-    /// The latest finished run of every table.
-    pub fn last_runs(&self) -> Result<BTreeMap<String, LastRun>, StateError> {
-        let mut stmt = self.conn.prepare(
-            "select r.table_name, r.outcome, r.error, r.finished_at from runs r
-             join (select table_name, max(id) as id from runs where finished_at is not null group by table_name) l
-               on r.id = l.id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                LastRun {
-                    outcome: r.get(1)?,
-                    error: r.get(2)?,
-                    finished_at: r.get(3)?,
-                },
-            ))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Tables with a run in progress (started, not finished, lease still held at `now`).
-    pub fn running(&self, now: Timestamp) -> Result<BTreeSet<String>, StateError> {
-        let mut stmt = self.conn.prepare(
-            "select name from tables where lease_owner is not null and lease_until > ?1",
-        )?;
-        let rows = stmt.query_map([to_millis(now)], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 

@@ -170,12 +170,28 @@ impl Store {
             "update tables set lease_owner = null, lease_until = null where name = ?1 and lease_owner = ?2",
             params![table, owner],
         )?;
+        tx.execute(
+            "update tables set last_outcome = ?2, last_error = ?3, last_finished = ?4 where name = ?1",
+            params![
+                table,
+                end.outcome.as_str(),
+                end.error,
+                to_millis(end.finished)
+            ],
+        )?;
         tx.commit()?;
         Ok(())
     }
 
     /// Marks runs left unfinished by `owner` (or by owners whose lease expired) as cancelled.
     pub fn close_abandoned_runs(&self, now: Timestamp) -> Result<usize, StateError> {
+        let message = "the process running it stopped before it finished";
+        self.conn.execute(
+            "update tables set last_outcome = 'cancelled', last_error = ?2, last_finished = ?1
+             where exists (select 1 from runs r where r.table_name = tables.name and r.finished_at is null)
+               and not (lease_owner is not null and lease_until >= ?1)",
+            params![to_millis(now), message],
+        )?;
         Ok(self.conn.execute(
             "update runs set finished_at = ?1, outcome = 'cancelled',
                  error = coalesce(error, 'the process running it stopped before it finished')
