@@ -17,3 +17,4 @@ pub mod schedule;
 pub mod state;
 pub mod status;
 pub mod warehouse;
+pub mod web;

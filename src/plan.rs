@@ -122,6 +122,34 @@ pub fn plan(
         .collect()
 }
 
+/// Every table's own interval, or for a table without one the shortest effective interval of
+/// the tables that read it (what `/metrics` and the UI's freshness show).
+pub fn effective_intervals(
+    tables: &BTreeMap<TableName, PlanTable>,
+    graph: &Graph,
+) -> BTreeMap<TableName, Option<Interval>> {
+    let all: BTreeSet<TableName> = tables.keys().cloned().collect();
+    let mut consumers: BTreeMap<&TableName, Vec<&TableName>> = BTreeMap::new();
+    for consumer in &all {
+        for dep in graph.waits_for(consumer) {
+            consumers.entry(dep).or_default().push(consumer);
+        }
+    }
+    let mut effective: BTreeMap<TableName, Option<Interval>> = BTreeMap::new();
+    for name in graph.build_order(&all).iter().rev() {
+        let value = tables[name].interval.or_else(|| {
+            consumers
+                .get(name)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| effective.get(*c).copied().flatten())
+                .min()
+        });
+        effective.insert(name.clone(), value);
+    }
+    effective
+}
+
 /// The graph of active tables as scheduled in state.
 pub fn graph_from_state(
     store: &Store,

@@ -50,12 +50,23 @@ pub fn rfc3339(ms: i64) -> String {
         .to_string()
 }
 
+/// Like [`rfc3339`] with milliseconds, for step times.
+pub fn rfc3339_ms(ms: i64) -> String {
+    from_millis(ms)
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
 /// Every table's status at `now`, by name.
 pub fn statuses(store: &Store, now: Timestamp) -> Result<Vec<TableStatus>, StateError> {
+    Ok(statuses_of(now, &store.tables()?))
+}
+
+/// The statuses of the given rows.
+pub fn statuses_of(now: Timestamp, rows: &[crate::state::TableRow]) -> Vec<TableStatus> {
     let now_ms = to_millis(now);
-    Ok(store
-        .tables()?
-        .into_iter()
+    rows.iter()
+        .cloned()
         .map(|row| {
             let failed = row.last_outcome.as_deref().filter(|o| *o != "success");
             let running = row.lease_owner.is_some() && row.lease_until.is_some_and(|u| u > now_ms);
@@ -80,5 +91,5 @@ pub fn statuses(store: &Store, now: Timestamp) -> Result<Vec<TableStatus>, State
                 force: row.force,
             }
         })
-        .collect())
+        .collect()
 }

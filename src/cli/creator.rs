@@ -231,3 +231,22 @@ pub fn run(config: &Config, table: &str, tree: bool) -> Result<i32, Failure> {
         Ok(if failed > 0 || busy > 0 { 1 } else { 0 })
     })
 }
+
+pub fn serve(config: &Config, bind: Option<&str>) -> Result<i32, Failure> {
+    let addr = duro::web::bind_address(config, bind).map_err(|e| Failure::new(2, e.to_string()))?;
+    let store = Store::open(&config.state)?;
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let shutdown = shutdown_signal();
+        duro::web::serve(
+            config,
+            store,
+            addr,
+            |local| println!("duro UI at http://{local}/ (Ctrl-C to stop)"),
+            duro::create::stopped(shutdown),
+        )
+        .await
+        .map_err(|e| Failure::new(1, e.to_string()))?;
+        Ok(0)
+    })
+}

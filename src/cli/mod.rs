@@ -82,6 +82,12 @@ enum Command {
         #[arg(long)]
         tree: bool,
     },
+    /// Serve the web UI and its JSON API
+    Serve {
+        /// Address to listen on (default: web.bind)
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+    },
     /// Mark a table (or its whole tree) for rebuilding by the creator
     Force {
         table: String,
@@ -193,5 +199,6 @@ fn run(cli: Cli) -> Result<i32, Failure> {
             creator::create(&config, once, concurrency, now()?)
         }
         Command::Run { table, tree } => creator::run(&config, &table, tree),
+        Command::Serve { bind } => creator::serve(&config, bind.as_deref()),
     }
 }

@@ -2,7 +2,8 @@
 //! how many have run; a file from a newer duro is refused rather than misread.
 
 /// Each entry upgrades the schema by one version. Never edit a released entry: append.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 create table tables (
     name text primary key,
     interval_minutes integer,

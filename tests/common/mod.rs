@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod pg;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

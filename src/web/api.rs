@@ -1,0 +1,589 @@
+//! The JSON API, Server-Sent Events and Prometheus metrics of `duro serve`. Read responses are
+//! cached until the state database changes.
+
+use super::AppState;
+use super::security;
+use crate::ident::TableName;
+use crate::plan;
+use crate::state::{StateError, to_millis};
+use crate::status::{self, rfc3339};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+type Shared = State<Arc<AppState>>;
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
+}
+
+fn internal(e: StateError) -> Response {
+    error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+fn json_bytes(body: axum::body::Bytes, content_type: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// Serves `key` from the cache or computes it.
+fn cached(
+    state: &AppState,
+    key: String,
+    content_type: &'static str,
+    compute: impl FnOnce(&mut crate::state::Store) -> Result<Vec<u8>, StateError>,
+) -> Response {
+    let result = state.with_store(|store| {
+        let data_version: i64 = store
+            .connection()
+            .query_row("pragma data_version", [], |r| r.get(0))?;
+        let version = state.cache.version(data_version);
+        if let Some(body) = state.cache.get(&key, version) {
+            return Ok(body);
+        }
+        let body = axum::body::Bytes::from(compute(store)?);
+        state.cache.put(key, version, body.clone());
+        Ok(body)
+    });
+    match result {
+        Ok(body) => json_bytes(body, content_type),
+        Err(e) => internal(e),
+    }
+}
+
+/// Parses an ISO-8601 time: with an offset, or naive (UTC); a space stands for `+` (old links).
+pub fn parse_time(text: &str) -> Option<Timestamp> {
+    let text = text.trim().replace(' ', "+");
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Some(t);
+    }
+    if let Ok(dt) = text.parse::<jiff::civil::DateTime>() {
+        return dt
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp());
+    }
+    text.parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp())
+}
+
+#[derive(Deserialize)]
+pub struct Window {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The window of `?from=&to=`: default the last 30 minutes.
+pub fn window(from: Option<&str>, to: Option<&str>) -> Result<(Timestamp, Timestamp), String> {
+    let now = Timestamp::now();
+    let parse = |name: &str, value: Option<&str>, default: Timestamp| match value {
+        None | Some("") => Ok(default),
+        Some(v) => parse_time(v).ok_or_else(|| {
+            format!("{name}={v:?} is not an ISO-8601 time (e.g. 2026-01-19T20:30:00Z)")
+        }),
+    };
+    let to = parse("to", to, now)?;
+    let from = parse("from", from, to - jiff::SignedDuration::from_mins(30))?;
+    if from >= to {
+        return Err("from must be before to".into());
+    }
+    Ok((from, to))
+}
+
+#[derive(Serialize)]
+struct Job {
+    id: i64,
+    table: String,
+    start: String,
+    finish: Option<String>,
+    outcome: Option<String>,
+    error: Option<String>,
+    /// For running jobs: start plus the table's mean duration.
+    estimated_finish: Option<String>,
+}
+
+/// `GET /api/jobs?from&to`: runs overlapping the window, plus every running job.
+pub async fn jobs(State(state): Shared, Query(w): Query<Window>) -> Response {
+    let (from, to) = match window(w.from.as_deref(), w.to.as_deref()) {
+        Ok(window) => window,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
+    let (from_ms, to_ms) = (to_millis(from), to_millis(to));
+    let key = format!("jobs:{from_ms}:{to_ms}");
+    // A moving default window is not worth caching at millisecond keys; round to seconds.
+    cached(&state, key, "application/json", |store| {
+        let now = to_millis(Timestamp::now());
+        let mut stmt = store.connection().prepare_cached(
+            "select r.id, r.table_name, r.started_at, r.finished_at, r.outcome, r.error, t.mean_seconds
+             from runs r left join tables t on t.name = r.table_name
+             where (r.finished_at is not null and r.started_at <= ?2 and r.finished_at >= ?1)
+                or (r.finished_at is null and t.lease_owner = r.owner and t.lease_until >= ?3)
+             order by r.started_at, r.id",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![from_ms, to_ms, now], |r| {
+            let start: i64 = r.get(2)?;
+            let finish: Option<i64> = r.get(3)?;
+            let mean: Option<f64> = r.get(6)?;
+            Ok(Job {
+                id: r.get(0)?,
+                table: r.get(1)?,
+                start: rfc3339(start),
+                finish: finish.map(rfc3339),
+                outcome: r.get(4)?,
+                error: r.get(5)?,
+                estimated_finish: match (finish, mean) {
+                    (None, Some(mean)) => Some(rfc3339(start + (mean * 1000.0) as i64)),
+                    _ => None,
+                },
+            })
+        })?;
+        let jobs: Vec<Job> = rows.collect::<Result<_, _>>()?;
+        Ok(serde_json::to_vec(&jobs).expect("serialisable"))
+    })
+}
+
+#[derive(Serialize)]
+struct TableJson {
+    #[serde(flatten)]
+    status: status::TableStatus,
+    force: bool,
+}
+
+/// `GET /api/tables`: the objects of `status --format json` plus `force`.
+pub async fn tables(State(state): Shared) -> Response {
+    cached(&state, "tables".into(), "application/json", |store| {
+        let list: Vec<TableJson> = status::statuses(store, Timestamp::now())?
+            .into_iter()
+            .map(|s| TableJson {
+                force: s.force,
+                status: s,
+            })
+            .collect();
+        Ok(serde_json::to_vec(&list).expect("serialisable"))
+    })
+}
+
+fn resolve(state: &AppState, name: &str) -> Result<String, Response> {
+    let normalised = crate::state::normalise_table_arg(name, &state.default_schema)
+        .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("unknown table {name:?}")))?;
+    match state.with_store(|s| s.table(&normalised)) {
+        Ok(Some(row)) => Ok(row.name),
+        Ok(None) => Err(error(
+            StatusCode::NOT_FOUND,
+            format!("unknown table {name:?}"),
+        )),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+#[derive(Serialize)]
+struct Step {
+    step: String,
+    at: String,
+}
+
+#[derive(Serialize)]
+struct Run {
+    id: i64,
+    start: String,
+    finish: Option<String>,
+    seconds: Option<f64>,
+    outcome: Option<String>,
+    error: Option<String>,
+    failed_tests: Vec<String>,
+    rows: Option<i64>,
+    steps: Vec<Step>,
+    notes: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ConfigValue {
+    value: String,
+    source: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TableDetail {
+    #[serde(flatten)]
+    status: status::TableStatus,
+    force: bool,
+    effective_interval_minutes: Option<u64>,
+    query: String,
+    select_query: Option<String>,
+    tests: Option<String>,
+    files: serde_json::Value,
+    config: BTreeMap<String, ConfigValue>,
+    depends_on: Vec<String>,
+    dependents: Vec<String>,
+    sources: Vec<String>,
+    runs: Vec<Run>,
+}
+
+/// `GET /api/tables/<name>`: everything about one table and its latest 100 runs.
+pub async fn table(State(state): Shared, Path(name): Path<String>) -> Response {
+    let name = match resolve(&state, &name) {
+        Ok(name) => name,
+        Err(response) => return response,
+    };
+    cached(
+        &state,
+        format!("table:{name}"),
+        "application/json",
+        |store| {
+            let row = store.table(&name)?.expect("resolved");
+            let status = status::statuses_of(Timestamp::now(), std::slice::from_ref(&row))
+                .pop()
+                .expect("one row");
+            let (tables, graph) = plan::graph_from_state(store)?;
+            let parsed = TableName::parse(&name).ok();
+            let effective = parsed
+                .as_ref()
+                .and_then(|t| {
+                    plan::effective_intervals(&tables, &graph)
+                        .get(t)
+                        .copied()
+                        .flatten()
+                })
+                .map(|i| i.minutes());
+            let deps = store.dependencies()?;
+            let config: BTreeMap<String, String> =
+                serde_json::from_str(&row.config).unwrap_or_default();
+            let sources: BTreeMap<String, String> =
+                serde_json::from_str(&row.config_sources).unwrap_or_default();
+            let mut stmt = store.connection().prepare_cached(
+            "select id, started_at, finished_at, outcome, error, failed_tests, rows, steps, output
+             from runs where table_name = ?1 order by id desc limit 100",
+        )?;
+            let runs = stmt
+                .query_map([&name], |r| {
+                    let start: i64 = r.get(1)?;
+                    let finish: Option<i64> = r.get(2)?;
+                    let failed: Option<String> = r.get(5)?;
+                    let steps: String = r.get(7)?;
+                    let steps: Vec<serde_json::Value> =
+                        serde_json::from_str(&steps).unwrap_or_default();
+                    Ok(Run {
+                        id: r.get(0)?,
+                        start: rfc3339(start),
+                        finish: finish.map(rfc3339),
+                        seconds: finish.map(|f| (f - start) as f64 / 1000.0),
+                        outcome: r.get(3)?,
+                        error: r.get(4)?,
+                        failed_tests: failed
+                            .and_then(|f| serde_json::from_str(&f).ok())
+                            .unwrap_or_default(),
+                        rows: r.get(6)?,
+                        steps: steps
+                            .iter()
+                            .filter_map(|s| {
+                                Some(Step {
+                                    step: s["step"].as_str()?.to_string(),
+                                    at: crate::status::rfc3339_ms(s["at"].as_i64()?),
+                                })
+                            })
+                            .collect(),
+                        notes: r.get(8)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let detail = TableDetail {
+                force: row.force,
+                effective_interval_minutes: effective,
+                query: row.definition.clone(),
+                select_query: row.select_query.clone(),
+                tests: row.tests.clone(),
+                files: serde_json::from_str(&row.files).unwrap_or_default(),
+                config: config
+                    .into_iter()
+                    .map(|(k, value)| {
+                        let source = sources.get(&k).cloned();
+                        (k, ConfigValue { value, source })
+                    })
+                    .collect(),
+                depends_on: deps
+                    .iter()
+                    .filter(|(t, _, _)| *t == name)
+                    .map(|(_, d, _)| d.clone())
+                    .collect(),
+                dependents: deps
+                    .iter()
+                    .filter(|(_, d, _)| *d == name)
+                    .map(|(t, _, _)| t.clone())
+                    .collect(),
+                sources: serde_json::from_str(&row.sources).unwrap_or_default(),
+                runs,
+                status,
+            };
+            Ok(serde_json::to_vec(&detail).expect("serialisable"))
+        },
+    )
+}
+
+#[derive(Deserialize, Default)]
+pub struct ForceBody {
+    #[serde(default)]
+    tree: bool,
+}
+
+/// `POST /api/tables/<name>/force {"tree": bool}`.
+pub async fn force(
+    State(state): Shared,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(response) = security::check_write(&state, &headers) {
+        return response;
+    }
+    let body: ForceBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ForceBody::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(b) => b,
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("body must be {{\"tree\": true|false}}: {e}"),
+                );
+            }
+        }
+    };
+    let name = match resolve(&state, &name) {
+        Ok(name) => name,
+        Err(response) => return response,
+    };
+    let result = state.with_store(|store| {
+        let row = store.table(&name)?.expect("resolved");
+        if row.removed_at.is_some() {
+            return Ok(None);
+        }
+        let names: Vec<String> = if body.tree {
+            let (_, graph) = plan::graph_from_state(store)?;
+            TableName::parse(&name)
+                .map(|t| graph.tree(&t).into_iter().map(|t| t.to_string()).collect())
+                .unwrap_or_else(|_| vec![name.clone()])
+        } else {
+            vec![name.clone()]
+        };
+        store.force(&names, Timestamp::now())?;
+        Ok(Some(names))
+    });
+    state.cache.bump();
+    match result {
+        Ok(Some(names)) => Json(serde_json::json!({ "forced": names })).into_response(),
+        Ok(None) => error(
+            StatusCode::CONFLICT,
+            format!("{name} was removed from the views directory"),
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StatsQuery {
+    hours: Option<String>,
+}
+
+/// `GET /api/stats?hours=24`: tables updated, successful runs and load over the window.
+pub async fn stats(State(state): Shared, Query(q): Query<StatsQuery>) -> Response {
+    let hours: f64 = match q.hours.as_deref() {
+        None | Some("") => 24.0,
+        Some(h) => match h.parse::<f64>() {
+            Ok(h) if h > 0.0 && h <= 24.0 * 366.0 => h,
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("hours={h:?} must be a number of hours between 0 and 8784"),
+                );
+            }
+        },
+    };
+    // Rounded to the minute so that polling pages share the cached answer.
+    let now = to_millis(Timestamp::now()) / 60_000 * 60_000;
+    cached(
+        &state,
+        format!("stats:{hours}:{now}"),
+        "application/json",
+        |store| {
+            let since = now - (hours * 3_600_000.0) as i64;
+            let (tables, updates, busy): (i64, i64, Option<i64>) = store.connection().query_row(
+                "select count(distinct case when outcome = 'success' then table_name end),
+                    count(case when outcome = 'success' then 1 end),
+                    sum(finished_at - max(started_at, ?1))
+             from runs where finished_at >= ?1",
+                [since],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            let load = busy.unwrap_or(0) as f64 / (hours * 3_600_000.0) * 100.0;
+            Ok(serde_json::to_vec(&serde_json::json!({
+                "tables": tables,
+                "updates": updates,
+                "load": (load * 100.0).round() / 100.0,
+            }))
+            .expect("serialisable"))
+        },
+    )
+}
+
+/// `GET /api/graph`: tables with state and effective interval, and their dependencies.
+pub async fn graph(State(state): Shared) -> Response {
+    cached(&state, "graph".into(), "application/json", |store| {
+        let statuses: HashMap<String, status::TableStatus> =
+            status::statuses(store, Timestamp::now())?
+                .into_iter()
+                .map(|s| (s.name.clone(), s))
+                .collect();
+        let (tables, graph) = plan::graph_from_state(store)?;
+        let effective = plan::effective_intervals(&tables, &graph);
+        let nodes: Vec<serde_json::Value> = graph
+            .nodes
+            .iter()
+            .map(|(name, node)| {
+                let s = statuses.get(&name.to_string());
+                serde_json::json!({
+                    "name": name.to_string(),
+                    "state": s.map(|s| s.state.as_str()),
+                    "force": s.map(|s| s.force),
+                    "interval_minutes": node.interval.map(|i| i.minutes()),
+                    "effective_interval_minutes": effective.get(name).copied().flatten().map(|i| i.minutes()),
+                    "sources": node.sources,
+                })
+            })
+            .collect();
+        let edges: Vec<[String; 2]> = graph
+            .nodes
+            .iter()
+            .flat_map(|(name, node)| {
+                node.depends_on
+                    .iter()
+                    .map(move |d| [d.to_string(), name.to_string()])
+            })
+            .collect();
+        Ok(serde_json::to_vec(&serde_json::json!({ "nodes": nodes, "edges": edges, "token_required": security::token_required(&state) }))
+            .expect("serialisable"))
+    })
+}
+
+/// `GET /api/events`: a `change` event whenever the state database changes.
+pub async fn events(
+    State(state): Shared,
+) -> Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>> {
+    let stream = futures_util::stream::unfold((state, None::<u64>), |(state, last)| async move {
+        loop {
+            let version = state
+                .with_store(|s| {
+                    s.connection()
+                        .query_row("pragma data_version", [], |r| r.get::<_, i64>(0))
+                        .map_err(StateError::from)
+                })
+                .map(|v| state.cache.version(v))
+                .unwrap_or(0);
+            if last != Some(version) {
+                let event = Event::default().event("change").data(version.to_string());
+                return Some((Ok(event), (state, Some(version))));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): Shared) -> Response {
+    let minute = to_millis(Timestamp::now()) / 10_000;
+    cached(
+        &state,
+        format!("metrics:{minute}"),
+        "text/plain; version=0.0.4",
+        |store| {
+            let now = Timestamp::now();
+            let rows = store.tables()?;
+            let (tables, graph) = plan::graph_from_state(store)?;
+            let effective = plan::effective_intervals(&tables, &graph);
+            let mut out = String::new();
+            out.push_str("# HELP duro_table_age_seconds Seconds since the start of the table's last successful build.\n# TYPE duro_table_age_seconds gauge\n");
+            for row in rows.iter().filter(|r| r.removed_at.is_none()) {
+                if let Some(built) = row.last_built {
+                    let age = (to_millis(now) - built) as f64 / 1000.0;
+                    out.push_str(&format!(
+                        "duro_table_age_seconds{{table=\"{}\"}} {age:.3}\n",
+                        label(&row.name)
+                    ));
+                }
+            }
+            out.push_str("# HELP duro_table_interval_seconds The table's own or inherited interval.\n# TYPE duro_table_interval_seconds gauge\n");
+            for (name, interval) in &effective {
+                if let Some(i) = interval {
+                    out.push_str(&format!(
+                        "duro_table_interval_seconds{{table=\"{}\"}} {}\n",
+                        label(&name.to_string()),
+                        i.seconds()
+                    ));
+                }
+            }
+            out.push_str("# HELP duro_run_duration_seconds Mean duration of the table's successful runs.\n# TYPE duro_run_duration_seconds gauge\n");
+            for row in rows.iter().filter(|r| r.removed_at.is_none()) {
+                if let Some(mean) = row.mean_seconds {
+                    out.push_str(&format!(
+                        "duro_run_duration_seconds{{table=\"{}\"}} {mean:.3}\n",
+                        label(&row.name)
+                    ));
+                }
+            }
+            out.push_str("# HELP duro_runs_total Finished runs by outcome.\n# TYPE duro_runs_total counter\n");
+            let mut stmt = store.connection().prepare_cached(
+            "select table_name, outcome, count(*) from runs where outcome is not null group by 1, 2 order by 1, 2",
+        )?;
+            let counts = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            for c in counts {
+                let (table, outcome, n) = c?;
+                out.push_str(&format!(
+                    "duro_runs_total{{table=\"{}\",outcome=\"{}\"}} {n}\n",
+                    label(&table),
+                    label(&outcome)
+                ));
+            }
+            let running = rows
+                .iter()
+                .filter(|r| {
+                    r.lease_owner.is_some() && r.lease_until.is_some_and(|u| u >= to_millis(now))
+                })
+                .count();
+            out.push_str(&format!("# HELP duro_running Tables being built now.\n# TYPE duro_running gauge\nduro_running {running}\n"));
+            Ok(out.into_bytes())
+        },
+    )
+}
+
+/// `GET /healthz`: 200 when the state database answers.
+pub async fn healthz(State(state): Shared) -> Response {
+    match state.with_store(|s| {
+        s.connection()
+            .query_row("select 1", [], |r| r.get::<_, i64>(0))
+            .map_err(StateError::from)
+    }) {
+        Ok(_) => Json(serde_json::json!({ "status": "ok" })).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
