@@ -171,17 +171,17 @@ pub async fn tables(State(state): Shared) -> Response {
     })
 }
 
-fn resolve(state: &AppState, name: &str) -> Result<String, Response> {
-    let normalised = crate::state::normalise_table_arg(name, &state.default_schema)
-        .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("unknown table {name:?}")))?;
+/// The stored name of a table argument, or the error response (boxed: responses are large).
+fn resolve(state: &AppState, name: &str) -> Result<String, Box<Response>> {
+    let unknown = || Box::new(error(StatusCode::NOT_FOUND, format!("unknown table {name:?}")));
+    let normalised =
+        crate::state::normalise_table_arg(name, &state.default_schema).ok_or_else(unknown)?;
     match state.with_store(|s| s.table(&normalised)) {
         Ok(Some(row)) => Ok(row.name),
-        Ok(None) => Err(error(
-            StatusCode::NOT_FOUND,
-            format!("unknown table {name:?}"),
-        )),
-        Err(e) => Err(internal(e)),
+        Ok(None) => Err(unknown()),
+        Err(e) => Err(Box::new(internal(e))),
     }
+}
 }
 
 #[derive(Serialize)]
@@ -231,7 +231,7 @@ struct TableDetail {
 pub async fn table(State(state): Shared, Path(name): Path<String>) -> Response {
     let name = match resolve(&state, &name) {
         Ok(name) => name,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     cached(
         &state,
@@ -341,7 +341,7 @@ pub async fn force(
     body: axum::body::Bytes,
 ) -> Response {
     if let Err(response) = security::check_write(&state, &headers) {
-        return response;
+        return *response;
     }
     let body: ForceBody = if body.iter().all(u8::is_ascii_whitespace) {
         ForceBody::default()
@@ -358,7 +358,7 @@ pub async fn force(
     };
     let name = match resolve(&state, &name) {
         Ok(name) => name,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let result = state.with_store(|store| {
         let row = store.table(&name)?.expect("resolved");

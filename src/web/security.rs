@@ -70,7 +70,11 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Checks a state-changing request; `Err` is the response to send instead.
-pub fn check_write(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+pub fn check_write(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
+    check(state, headers).map_err(Box::new)
+}
+
+fn check(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
