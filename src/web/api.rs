@@ -173,7 +173,12 @@ pub async fn tables(State(state): Shared) -> Response {
 
 /// The stored name of a table argument, or the error response (boxed: responses are large).
 fn resolve(state: &AppState, name: &str) -> Result<String, Box<Response>> {
-    let unknown = || Box::new(error(StatusCode::NOT_FOUND, format!("unknown table {name:?}")));
+    let unknown = || {
+        Box::new(error(
+            StatusCode::NOT_FOUND,
+            format!("unknown table {name:?}"),
+        ))
+    };
     let normalised =
         crate::state::normalise_table_arg(name, &state.default_schema).ok_or_else(unknown)?;
     match state.with_store(|s| s.table(&normalised)) {
@@ -181,7 +186,6 @@ fn resolve(state: &AppState, name: &str) -> Result<String, Box<Response>> {
         Ok(None) => Err(unknown()),
         Err(e) => Err(Box::new(internal(e))),
     }
-}
 }
 
 #[derive(Serialize)]
