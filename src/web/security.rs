@@ -71,10 +71,10 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// Checks a state-changing request; `Err` is the response to send instead.
 pub fn check_write(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
-    check(state, headers).map_err(Box::new)
+    check(state, headers).map_err(|(status, message)| Box::new(error(status, message)))
 }
 
-fn check(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+fn check(state: &AppState, headers: &HeaderMap) -> Result<(), (StatusCode, &'static str)> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -86,7 +86,7 @@ fn check(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
                 .eq_ignore_ascii_case("application/json")
         });
     if !json {
-        return Err(error(
+        return Err((
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "state-changing requests must send a JSON body (Content-Type: application/json)",
         ));
@@ -96,7 +96,7 @@ fn check(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
         let host = host.to_str().unwrap_or("");
         let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
         if origin_host != host {
-            return Err(error(StatusCode::FORBIDDEN, "cross-origin request refused"));
+            return Err((StatusCode::FORBIDDEN, "cross-origin request refused"));
         }
     }
     let security = &state.security;
@@ -112,17 +112,17 @@ fn check(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
         return if same(given.as_bytes(), security.token.as_bytes()) {
             Ok(())
         } else {
-            Err(error(StatusCode::FORBIDDEN, "wrong token"))
+            Err((StatusCode::FORBIDDEN, "wrong token"))
         };
     }
     match cookie(headers, "duro_session") {
-        None => Err(error(
+        None => Err((
             StatusCode::UNAUTHORIZED,
             "this server needs a token: send Authorization: Bearer <token>, or log in",
         )),
-        Some(session) if !same(session.as_bytes(), security.session_value().as_bytes()) => Err(
-            error(StatusCode::FORBIDDEN, "session expired: log in again"),
-        ),
+        Some(session) if !same(session.as_bytes(), security.session_value().as_bytes()) => {
+            Err((StatusCode::FORBIDDEN, "session expired: log in again"))
+        }
         Some(_) => {
             let csrf = headers
                 .get("x-csrf-token")
@@ -131,7 +131,7 @@ fn check(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
             if same(csrf.as_bytes(), security.csrf_value().as_bytes()) {
                 Ok(())
             } else {
-                Err(error(StatusCode::FORBIDDEN, "missing or wrong CSRF token"))
+                Err((StatusCode::FORBIDDEN, "missing or wrong CSRF token"))
             }
         }
     }
