@@ -497,7 +497,7 @@ pub async fn events(
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(5)))
 }
 
 fn label(value: &str) -> String {

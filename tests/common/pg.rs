@@ -192,6 +192,14 @@ fn cluster() -> &'static Cluster {
 
 /// Runs statements (simple-query protocol) and returns the rows of the last result as text.
 pub fn query(url: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+    // On a thread of its own, so that async tests can call it too.
+    let (url, sql) = (url.to_string(), sql.to_string());
+    std::thread::spawn(move || query_blocking(&url, &sql))
+        .join()
+        .unwrap()
+}
+
+fn query_blocking(url: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -18,6 +18,8 @@ const duro = (() => {
     for (const [k, v] of Object.entries(attrs)) {
       if (v === null || v === undefined || v === false) continue;
       if (k === "text") node.textContent = v;
+      // Through CSSOM: the Content-Security-Policy refuses style attributes.
+      else if (k === "style") node.style.cssText = v;
       else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
       else node.setAttribute(k, v);
     }
@@ -61,7 +63,7 @@ const duro = (() => {
   function duration(seconds) {
     if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "";
     let s = Math.round(seconds);
-    if (s < 1 && seconds > 0) return `${seconds.toFixed(2)}s`;
+    if (s < 1 && seconds > 0) return `${Math.max(1, Math.round(seconds * 1000))}ms`;
     const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
     s = s % 60;
     const parts = [];
@@ -110,6 +112,8 @@ const duro = (() => {
   if (window.EventSource) {
     const source = new EventSource("/api/events");
     source.addEventListener("change", changed);
+    // Free the connection when leaving: browsers allow only a few per server.
+    window.addEventListener("pagehide", () => source.close());
   } else {
     setInterval(changed, 5000);
   }

@@ -51,8 +51,9 @@
     if (!fixed || (now >= from && now <= domainEnd)) svg.append(el("line", { class: "now", x1: x(now), x2: x(now), y1: top - 6, y2: height }));
     rows.forEach((table, i) => {
       const y = top + i * rowHeight;
-      const link = el("a", { href: `/tables/${encodeURIComponent(table)}` }, el("text", { class: "row-label", x: labelWidth - 8, y: y + 17, "text-anchor": "end", text: table.length > 32 ? `${table.slice(0, 31)}…` : table }));
-      svg.append(link, el("line", { class: "grid-line", x1: labelWidth, x2: width, y1: y + rowHeight, y2: y + rowHeight }));
+      const label = el("text", { class: "row-label", x: labelWidth - 8, y: y + 17, "text-anchor": "end", text: table.length > 32 ? `${table.slice(0, 31)}…` : table });
+      label.addEventListener("click", () => { window.location.href = `/tables/${encodeURIComponent(table)}`; });
+      svg.append(label, el("line", { class: "grid-line", x1: labelWidth, x2: width, y1: y + rowHeight, y2: y + rowHeight }));
     });
     if (!jobs.length) svg.append(el("text", { class: "empty", x: labelWidth + 10, y: top + 18, text: "No runs in this window." }));
     const geometry = new Map();
