@@ -35,6 +35,11 @@ fn project(extra: &str) -> Project {
         )
         .unwrap();
         db.execute(
+            "insert into run_counts (table_name, outcome, count) values (?1, ?2, 1)",
+            rusqlite::params![table, outcome],
+        )
+        .unwrap();
+        db.execute(
             "update tables set last_outcome = ?2, last_error = ?3, last_finished = ?4, last_built = case when ?2 = 'success' then ?5 else last_built end, force = 0 where name = ?1",
             rusqlite::params![table, outcome, error, now - offset + 2000, now - offset],
         )

@@ -155,7 +155,7 @@ pub fn create(
     }
     let rt = runtime()?;
     rt.block_on(async move {
-        let store = Store::open(&config.state)?;
+        let mut store = Store::open(&config.state)?;
         store.close_abandoned_runs(Timestamp::now())?;
         let shutdown = shutdown_signal();
         let creator = Arc::new(Creator::new(&config, store, shutdown.clone()));
@@ -200,7 +200,7 @@ pub fn run(config: &Config, table: &str, tree: bool) -> Result<i32, Failure> {
     check_warehouse(config)?;
     let rt = runtime()?;
     rt.block_on(async move {
-        let store = Store::open(&config.state)?;
+        let mut store = Store::open(&config.state)?;
         let name = super::commands::resolve_table(config, &store, table)?;
         let row = store.table(&name)?.expect("resolved");
         if row.removed_at.is_some() {

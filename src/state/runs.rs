@@ -171,6 +171,11 @@ impl Store {
             params![table, owner],
         )?;
         tx.execute(
+            "insert into run_counts (table_name, outcome, count) values (?1, ?2, 1)
+             on conflict (table_name, outcome) do update set count = count + 1",
+            params![table, end.outcome.as_str()],
+        )?;
+        tx.execute(
             "update tables set last_outcome = ?2, last_error = ?3, last_finished = ?4 where name = ?1",
             params![
                 table,
@@ -184,21 +189,35 @@ impl Store {
     }
 
     /// Marks runs left unfinished by `owner` (or by owners whose lease expired) as cancelled.
-    pub fn close_abandoned_runs(&self, now: Timestamp) -> Result<usize, StateError> {
+    pub fn close_abandoned_runs(&mut self, now: Timestamp) -> Result<usize, StateError> {
         let message = "the process running it stopped before it finished";
-        self.conn.execute(
-            "update tables set last_outcome = 'cancelled', last_error = ?2, last_finished = ?1
-             where exists (select 1 from runs r where r.table_name = tables.name and r.finished_at is null)
-               and not (lease_owner is not null and lease_until >= ?1)",
-            params![to_millis(now), message],
+        let now = to_millis(now);
+        let tx = self.conn.transaction()?;
+        let abandoned = "finished_at is null and not exists (
+                 select 1 from tables t where t.name = runs.table_name and t.lease_owner = runs.owner and t.lease_until >= ?1)";
+        tx.execute(
+            &format!(
+                "insert into run_counts (table_name, outcome, count)
+                 select table_name, 'cancelled', count(*) from runs where {abandoned} group by table_name
+                 on conflict (table_name, outcome) do update set count = count + excluded.count"
+            ),
+            params![now],
         )?;
-        Ok(self.conn.execute(
-            "update runs set finished_at = ?1, outcome = 'cancelled',
-                 error = coalesce(error, 'the process running it stopped before it finished')
-             where finished_at is null and not exists (
-                 select 1 from tables t where t.name = runs.table_name and t.lease_owner = runs.owner and t.lease_until >= ?1)",
-            params![to_millis(now)],
-        )?)
+        tx.execute(
+            &format!(
+                "update tables set last_outcome = 'cancelled', last_error = ?2, last_finished = ?1
+                 where name in (select table_name from runs where {abandoned})"
+            ),
+            params![now, message],
+        )?;
+        let closed = tx.execute(
+            &format!(
+                "update runs set finished_at = ?1, outcome = 'cancelled', error = coalesce(error, ?2) where {abandoned}"
+            ),
+            params![now, message],
+        )?;
+        tx.commit()?;
+        Ok(closed)
     }
 }
 
@@ -271,8 +290,17 @@ mod tests {
             store.lease_holder("s.t", at(2057)).unwrap().as_deref(),
             Some("b")
         );
-        // a's abandoned run is closed as cancelled; b's is not.
+        // a's abandoned run is closed as cancelled and counted; b's is not.
         assert_eq!(store.close_abandoned_runs(at(2058)).unwrap(), 1);
+        let cancelled: i64 = store
+            .connection()
+            .query_row(
+                "select count from run_counts where outcome = 'cancelled'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(cancelled, 1);
         // Ending a run releases only the owner's own lease.
         store
             .end_run(

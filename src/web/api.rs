@@ -118,14 +118,18 @@ pub async fn jobs(State(state): Shared, Query(w): Query<Window>) -> Response {
     };
     let (from_ms, to_ms) = (to_millis(from), to_millis(to));
     let key = format!("jobs:{from_ms}:{to_ms}");
-    // A moving default window is not worth caching at millisecond keys; round to seconds.
     cached(&state, key, "application/json", |store| {
         let now = to_millis(Timestamp::now());
         let mut stmt = store.connection().prepare_cached(
-            "select r.id, r.table_name, r.started_at, r.finished_at, r.outcome, r.error, t.mean_seconds
-             from runs r left join tables t on t.name = r.table_name
-             where (r.finished_at is not null and r.started_at <= ?2 and r.finished_at >= ?1)
-                or (r.finished_at is null and t.lease_owner = r.owner and t.lease_until >= ?3)
+            "select * from (
+               select r.id, r.table_name, r.started_at, r.finished_at, r.outcome, r.error, t.mean_seconds
+               from runs r indexed by runs_by_finish left join tables t on t.name = r.table_name
+               where r.finished_at >= ?1 and r.started_at <= ?2
+               union all
+               select r.id, r.table_name, r.started_at, r.finished_at, r.outcome, r.error, t.mean_seconds
+               from runs r indexed by runs_by_finish join tables t on t.name = r.table_name
+               where r.finished_at is null and t.lease_owner = r.owner and t.lease_until >= ?3
+             ) r
              order by r.started_at, r.id",
         )?;
         let rows = stmt.query_map(rusqlite::params![from_ms, to_ms, now], |r| {
@@ -551,8 +555,8 @@ pub async fn metrics(State(state): Shared) -> Response {
             }
             out.push_str("# HELP duro_runs_total Finished runs by outcome.\n# TYPE duro_runs_total counter\n");
             let mut stmt = store.connection().prepare_cached(
-            "select table_name, outcome, count(*) from runs where outcome is not null group by 1, 2 order by 1, 2",
-        )?;
+                "select table_name, outcome, count from run_counts order by 1, 2",
+            )?;
             let counts = stmt.query_map([], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
