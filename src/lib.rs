@@ -13,6 +13,7 @@ pub mod ident;
 pub mod interval;
 pub mod lineage;
 pub mod plan;
+pub mod process;
 pub mod schedule;
 pub mod state;
 pub mod status;

@@ -25,7 +25,11 @@ impl From<WarehouseError> for BuildError {
 
 /// One attempt at the whole transaction, on a pooled connection. Returns the new table's row
 /// count.
-pub async fn attempt(ctx: &RunContext<'_>, job: &Job) -> Result<u64, BuildError> {
+pub async fn attempt(
+    ctx: &RunContext<'_>,
+    job: &Job,
+    csv: Option<&std::path::Path>,
+) -> Result<u64, BuildError> {
     let creator = ctx.creator;
     let conn = match creator.take_connection() {
         // A connection idle for a while may have been closed by the server: check it first.
@@ -44,7 +48,7 @@ pub async fn attempt(ctx: &RunContext<'_>, job: &Job) -> Result<u64, BuildError>
         ensure_schema(&conn, &job.name.schema).await?;
         creator.remember_schema(&job.name.schema);
     }
-    let result = transaction(ctx, job, &conn).await;
+    let result = transaction(ctx, job, &conn, csv).await;
     ctx.set_canceller(None);
     let reusable = match &result {
         Ok(_) => true,
@@ -64,6 +68,7 @@ async fn transaction(
     ctx: &RunContext<'_>,
     job: &Job,
     conn: &Connection,
+    csv: Option<&std::path::Path>,
 ) -> Result<u64, BuildError> {
     let name = &job.name;
     let temp = name.with_suffix("_duro_temp");
@@ -72,27 +77,41 @@ async fn transaction(
     let mut opening = vec!["begin".to_string()];
     opening.extend(sql::lock_timeout(conn.dialect, ctx.creator.lock_timeout));
     opening.push(sql::drop_table_if_exists(&temp));
-    opening.push(sql::create_table_as(
-        conn.dialect,
-        &temp,
-        &job.query,
-        &job.physical,
-    ));
+    let (create, what) = match &job.processor {
+        // A processor table: its DDL, pointed at the temp table, then the script's rows.
+        Some(_) => (
+            crate::process::rewrite_ddl(&job.query, &temp, &job.physical.clause(conn.dialect))
+                .map_err(|e| WarehouseError::new(format!("the DDL of {name}: {e}")))?,
+            "the DDL",
+        ),
+        None => (
+            sql::create_table_as(conn.dialect, &temp, &job.query, &job.physical),
+            "the query",
+        ),
+    };
+    opening.push(create);
     let counts = conn
         .execute_each(&opening.join(";\n"))
         .await
         .map_err(|mut e| {
-            e.message = format!("the query of {name} failed: {}", e.message);
+            e.message = format!("{what} of {name} failed: {}", e.message);
             e
         })?;
-    let rows = counts.last().copied().unwrap_or(0);
+    let mut rows = counts.last().copied().unwrap_or(0);
+    if let (Some(processor), Some(csv)) = (&job.processor, csv) {
+        ctx.step(Step::CreateTemp);
+        rows = crate::process::load(conn, &temp, &job.columns, processor.delimiter, csv).await?;
+        ctx.step(Step::Upload);
+    }
     if let Some(grant) = sql::grant_select(&temp, &job.grantees) {
         conn.execute(&grant).await.map_err(|mut e| {
             e.message = format!("grant select on {name} failed: {}", e.message);
             e
         })?;
     }
-    ctx.step(Step::CreateTemp);
+    if job.processor.is_none() {
+        ctx.step(Step::CreateTemp);
+    }
 
     if let Some(tests) = &job.tests {
         let statements = datatests::prepare(tests, name, &temp, &ctx.creator.default_schema);

@@ -31,7 +31,10 @@ pub struct Job {
     pub snapshots_stored_for: Option<Interval>,
     pub timeout: Option<Interval>,
     pub mean_seconds: Option<f64>,
-    pub processor: bool,
+    /// Python processor parts, for processor tables (then `query` is the DDL).
+    pub processor: Option<crate::process::ProcessorJob>,
+    /// Columns of a processor table's DDL.
+    pub columns: Vec<String>,
 }
 
 impl Job {
@@ -59,7 +62,25 @@ impl Job {
             snapshots_stored_for: interval("snapshots_stored_for"),
             timeout: interval("timeout"),
             mean_seconds: row.mean_seconds.filter(|_| row.run_count > 0),
-            processor: row.script.is_some(),
+            processor: row
+                .script
+                .clone()
+                .map(|script| crate::process::ProcessorJob {
+                    select: row.select_query.clone().unwrap_or_default(),
+                    script,
+                    requirements: row.requirements.clone(),
+                    delimiter: match config.get("csv_delimiter").map(String::as_str) {
+                        Some("\\t") => '\t',
+                        Some(d) => d.chars().next().unwrap_or(';'),
+                        None => ';',
+                    },
+                }),
+            columns: if row.script.is_some() {
+                crate::lineage::ddl_columns(&row.definition, crate::lineage::SqlDialect::Postgres)
+                    .map_err(|e| format!("the DDL of {name}: {e}"))?
+            } else {
+                Vec::new()
+            },
             grantees,
             name,
         })
@@ -82,6 +103,8 @@ pub struct Creator {
     pub lock_timeout: Duration,
     pub timeout_first_run: Duration,
     pub shutdown: watch::Receiver<bool>,
+    /// The state database's folder: processor environments and work files go under it.
+    pub work_dir: std::path::PathBuf,
     /// Idle warehouse connections, reused between runs, with when they were last used.
     pool: Mutex<Vec<(crate::warehouse::Connection, Instant)>>,
     /// Schemas known to exist.
@@ -115,6 +138,14 @@ impl Creator {
             timeout_first_run: crate::config::parse_timeout(&c.timeout_first_run)
                 .expect("validated"),
             shutdown,
+            work_dir: config
+                .state
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_else(|| ".".into())
+                .canonicalize()
+                .unwrap_or_else(|_| ".".into()),
             pool: Mutex::new(Vec::new()),
             schemas: Mutex::new(BTreeSet::new()),
         }
@@ -191,6 +222,8 @@ impl RunReport {
 pub struct RunContext<'a> {
     pub creator: &'a Creator,
     steps: Mutex<Vec<(Step, Timestamp)>>,
+    /// What a processor printed, kept with the run.
+    output: Mutex<Option<String>>,
     canceller: Mutex<Option<crate::warehouse::Canceller>>,
 }
 
@@ -258,16 +291,12 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
     let ctx = RunContext {
         creator,
         steps: Mutex::new(Vec::new()),
+        output: Mutex::new(None),
         canceller: Mutex::new(None),
     };
     let ending = match Job::from_row(row) {
         Err(message) => Ending::Failed(BuildError::Warehouse(
             crate::warehouse::WarehouseError::new(message),
-        )),
-        Ok(job) if job.processor => Ending::Failed(BuildError::Warehouse(
-            crate::warehouse::WarehouseError::new(
-                "Python processor tables cannot be built yet by this version of duro",
-            ),
         )),
         Ok(job) => {
             let timeout = creator.timeout_for(&job);
@@ -336,7 +365,11 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
         error: report.error.clone(),
         failed_tests: report.failed_tests.clone(),
         rows: report.rows,
-        output: (!notes.is_empty()).then(|| notes.join("\n")),
+        output: {
+            let mut parts = notes;
+            parts.extend(ctx.output.lock().unwrap_or_else(|p| p.into_inner()).take());
+            (!parts.is_empty()).then(|| parts.join("\n"))
+        },
         steps: std::mem::take(&mut *ctx.steps.lock().unwrap_or_else(|p| p.into_inner())),
     };
     if let Err(e) = creator.state(|s| s.end_run(&row.name, &creator.owner, &end)) {
@@ -358,9 +391,26 @@ pub async fn stopped(mut shutdown: watch::Receiver<bool>) {
 }
 
 async fn with_retries(creator: &Creator, ctx: &RunContext<'_>, job: &Job) -> Ending {
+    // A processor's rows are selected and processed once; only loading them is retried.
+    let work = match &job.processor {
+        Some(processor) => {
+            match crate::process::prepare(ctx, &job.name, processor, &job.columns).await {
+                Ok((work, printed)) => {
+                    if !printed.is_empty() {
+                        *ctx.output.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(format!("processor output:\n{printed}"));
+                    }
+                    Some(work)
+                }
+                Err(e) => return Ending::Failed(BuildError::Warehouse(e)),
+            }
+        }
+        None => None,
+    };
+    let csv = work.as_ref().map(|w| w.output());
     let mut attempt = 0;
     loop {
-        match build::attempt(ctx, job).await {
+        match build::attempt(ctx, job, csv.as_deref()).await {
             Ok(rows) => return Ending::Built(rows),
             Err(BuildError::Warehouse(e)) if e.transient && attempt < creator.retries => {
                 attempt += 1;
