@@ -393,11 +393,7 @@ impl EffectiveConfig {
 
     /// The processor CSV delimiter: `;` unless configured (`\t` means a tab).
     pub fn csv_delimiter(&self) -> char {
-        match self.get("csv_delimiter") {
-            Some("\\t") => '\t',
-            Some(v) => v.chars().next().unwrap_or(';'),
-            None => ';',
-        }
+        csv_delimiter(self.get("csv_delimiter"))
     }
 
     /// `{"key": "value"}` for state and JSON output.
@@ -406,6 +402,15 @@ impl EffectiveConfig {
             .iter()
             .map(|(k, v)| (k.clone(), v.value.clone()))
             .collect()
+    }
+}
+
+/// The processor CSV delimiter of a `csv_delimiter` value: `;` when unset, `\t` for a tab.
+pub fn csv_delimiter(value: Option<&str>) -> char {
+    match value {
+        Some("\\t") => '\t',
+        Some(v) => v.chars().next().unwrap_or(';'),
+        None => ';',
     }
 }
 

@@ -69,11 +69,9 @@ impl Job {
                     select: row.select_query.clone().unwrap_or_default(),
                     script,
                     requirements: row.requirements.clone(),
-                    delimiter: match config.get("csv_delimiter").map(String::as_str) {
-                        Some("\\t") => '\t',
-                        Some(d) => d.chars().next().unwrap_or(';'),
-                        None => ';',
-                    },
+                    delimiter: crate::catalog::table_config::csv_delimiter(
+                        config.get("csv_delimiter").map(String::as_str),
+                    ),
                 }),
             columns: if row.script.is_some() {
                 crate::lineage::ddl_columns(&row.definition, crate::lineage::SqlDialect::Postgres)
