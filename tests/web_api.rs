@@ -382,3 +382,36 @@ fn everything_rendered_is_escaped() {
     let page = get(&server.url("/tables/s.b"));
     assert!(page.body.contains("data-table=\"s.b\""));
 }
+
+#[test]
+fn events_stream_announces_changes() {
+    use std::io::{Read, Write};
+    let p = project("");
+    let server = Server::start(&p);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"GET /api/events HTTP/1.1\r\nHost: duro\r\nAccept: text/event-stream\r\n\r\n")
+        .unwrap();
+    let mut seen = String::new();
+    let mut buffer = [0u8; 4096];
+    let read_until =
+        |stream: &mut std::net::TcpStream, seen: &mut String, needle: &str, buffer: &mut [u8]| {
+            let start = seen.len();
+            while !seen[start..].contains(needle) {
+                let n = stream.read(buffer).unwrap();
+                assert!(n > 0, "stream closed; got {seen}");
+                seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        };
+    read_until(&mut stream, &mut seen, "event: change", &mut buffer);
+    assert!(seen.contains("text/event-stream"), "{seen}");
+    // Another process writes to the state: a second change event follows.
+    p.sqlite()
+        .execute("update tables set force = force + 1", [])
+        .unwrap();
+    read_until(&mut stream, &mut seen, "event: change", &mut buffer);
+}
