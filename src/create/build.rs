@@ -28,7 +28,7 @@ impl From<WarehouseError> for BuildError {
 pub async fn attempt(
     ctx: &RunContext<'_>,
     job: &Job,
-    csv: Option<&std::path::Path>,
+    source: Option<&crate::process::LoadSource>,
 ) -> Result<u64, BuildError> {
     let creator = ctx.creator;
     let conn = match creator.take_connection() {
@@ -48,7 +48,7 @@ pub async fn attempt(
         ensure_schema(&conn, &job.name.schema).await?;
         creator.remember_schema(&job.name.schema);
     }
-    let result = transaction(ctx, job, &conn, csv).await;
+    let result = transaction(ctx, job, &conn, source).await;
     ctx.set_canceller(None);
     let reusable = match &result {
         Ok(_) => true,
@@ -68,7 +68,7 @@ async fn transaction(
     ctx: &RunContext<'_>,
     job: &Job,
     conn: &Connection,
-    csv: Option<&std::path::Path>,
+    source: Option<&crate::process::LoadSource>,
 ) -> Result<u64, BuildError> {
     let name = &job.name;
     let temp = name.with_suffix("_duro_temp");
@@ -98,10 +98,43 @@ async fn transaction(
             e
         })?;
     let mut rows = counts.last().copied().unwrap_or(0);
-    if let (Some(processor), Some(csv)) = (&job.processor, csv) {
+    if let (Some(processor), Some(source)) = (&job.processor, source) {
         ctx.step(Step::CreateTemp);
-        rows = crate::process::load(conn, &temp, &job.columns, processor.delimiter, csv).await?;
-        ctx.step(Step::Upload);
+        rows = match source {
+            crate::process::LoadSource::Stdin(csv) => {
+                let rows =
+                    crate::process::load(conn, &temp, &job.columns, processor.delimiter, csv)
+                        .await?;
+                ctx.step(Step::Upload);
+                rows
+            }
+            crate::process::LoadSource::S3(url) => {
+                let s3 = &ctx.creator.s3;
+                let auth = if s3.iam_role.is_empty() {
+                    sql::S3Auth::Keys {
+                        id: s3.access_key_id.expose(),
+                        secret: s3.secret_access_key.expose(),
+                    }
+                } else {
+                    sql::S3Auth::IamRole(s3.iam_role.expose())
+                };
+                let copy = sql::copy_from_s3(
+                    &temp,
+                    &job.columns,
+                    url,
+                    &auth,
+                    &s3.region,
+                    processor.delimiter,
+                );
+                conn.execute_secret(&copy).await.map_err(|mut e| {
+                    e.message = format!(
+                        "COPY of the processor's output into {name} failed: {}",
+                        e.message
+                    );
+                    e
+                })?
+            }
+        };
     }
     if let Some(grant) = sql::grant_select(&temp, &job.grantees) {
         conn.execute(&grant).await.map_err(|mut e| {

@@ -101,6 +101,10 @@ pub struct Creator {
     pub lock_timeout: Duration,
     pub timeout_first_run: Duration,
     pub shutdown: watch::Receiver<bool>,
+    /// The warehouse's SQL dialect.
+    pub dialect: crate::warehouse::sql::Dialect,
+    /// Where Redshift processors stage their files.
+    pub s3: crate::config::S3Config,
     /// The state database's folder: processor environments and work files go under it.
     pub work_dir: std::path::PathBuf,
     /// Idle warehouse connections, reused between runs, with when they were last used.
@@ -136,6 +140,10 @@ impl Creator {
             timeout_first_run: crate::config::parse_timeout(&c.timeout_first_run)
                 .expect("validated"),
             shutdown,
+            dialect: crate::warehouse::pg_config(&config.warehouse.url)
+                .map(|(_, d)| d)
+                .unwrap_or(crate::warehouse::sql::Dialect::Postgres),
+            s3: config.s3.clone(),
             work_dir: config
                 .state
                 .parent()
@@ -219,6 +227,8 @@ impl RunReport {
 /// Per-run handles used by the build steps.
 pub struct RunContext<'a> {
     pub creator: &'a Creator,
+    /// The run's id in the state database.
+    pub run: i64,
     steps: Mutex<Vec<(Step, Timestamp)>>,
     /// What a processor printed, kept with the run.
     output: Mutex<Option<String>>,
@@ -288,6 +298,7 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
     };
     let ctx = RunContext {
         creator,
+        run,
         steps: Mutex::new(Vec::new()),
         output: Mutex::new(None),
         canceller: Mutex::new(None),
@@ -405,10 +416,53 @@ async fn with_retries(creator: &Creator, ctx: &RunContext<'_>, job: &Job) -> End
         }
         None => None,
     };
-    let csv = work.as_ref().map(|w| w.output());
+    let (source, staged) = match &work {
+        None => (None, None),
+        Some(work) if creator.dialect == crate::warehouse::sql::Dialect::Redshift => {
+            let staged = async {
+                let bucket = crate::process::s3::Bucket::open(&creator.s3)?;
+                let key = bucket.key(&job.name, ctx.run);
+                bucket.upload(&key, &work.output()).await?;
+                Ok::<_, String>((bucket, key))
+            }
+            .await;
+            match staged {
+                Ok((bucket, key)) => {
+                    ctx.step(Step::Upload);
+                    let url = bucket.url(&key);
+                    (
+                        Some(crate::process::LoadSource::S3(url)),
+                        Some((bucket, key)),
+                    )
+                }
+                Err(e) => {
+                    return Ending::Failed(BuildError::Warehouse(
+                        crate::warehouse::WarehouseError::new(e),
+                    ));
+                }
+            }
+        }
+        Some(work) => (Some(crate::process::LoadSource::Stdin(work.output())), None),
+    };
+    let ending = load_with_retries(creator, ctx, job, source.as_ref()).await;
+    // The staged file is removed whatever happened: no objects pile up in the bucket.
+    if let Some((bucket, key)) = staged
+        && let Err(e) = bucket.delete(&key).await
+    {
+        tracing::warn!("{}: {e}", job.name);
+    }
+    ending
+}
+
+async fn load_with_retries(
+    creator: &Creator,
+    ctx: &RunContext<'_>,
+    job: &Job,
+    source: Option<&crate::process::LoadSource>,
+) -> Ending {
     let mut attempt = 0;
     loop {
-        match build::attempt(ctx, job, csv.as_deref()).await {
+        match build::attempt(ctx, job, source).await {
             Ok(rows) => return Ending::Built(rows),
             Err(BuildError::Warehouse(e)) if e.transient && attempt < creator.retries => {
                 attempt += 1;

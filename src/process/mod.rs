@@ -2,6 +2,7 @@
 //! table's own virtual environment with the run's timeout, its output checked against the DDL's
 //! columns; the creator then loads it inside the one-transaction protocol.
 
+pub mod s3;
 pub mod venv;
 
 use crate::create::RunContext;
@@ -20,6 +21,15 @@ pub struct ProcessorJob {
     pub script: String,
     pub requirements: Option<String>,
     pub delimiter: char,
+}
+
+/// Where the creator loads a processor's output from.
+#[derive(Debug, Clone)]
+pub enum LoadSource {
+    /// PostgreSQL: `COPY … FROM STDIN` of this file.
+    Stdin(PathBuf),
+    /// Redshift: `COPY … FROM` this `s3://` URL.
+    S3(String),
 }
 
 /// A run's files: the selected rows, the script and its output. Removed when dropped.
@@ -145,10 +155,8 @@ async fn select_to_csv(
     path: &Path,
 ) -> Result<(), WarehouseError> {
     let conn = Connection::open(&ctx.creator.url).await?;
-    if conn.dialect != Dialect::Postgres {
-        return Err(fail(
-            "processor tables on Redshift need the S3 path, which this version of duro does not have yet",
-        ));
+    if conn.dialect == Dialect::Redshift {
+        return select_rows_to_csv(&conn, select, delimiter, path).await;
     }
     let statement = copy_out_statement(select, delimiter);
     let stream = conn
@@ -172,6 +180,53 @@ async fn select_to_csv(
     }
     file.flush().await.map_err(|e| fail(e.to_string()))?;
     Ok(())
+}
+
+/// Redshift has no `COPY TO STDOUT`: the rows are read as text and written with the same CSV
+/// conventions. The header comes from the prepared statement, so zero rows still give one.
+async fn select_rows_to_csv(
+    conn: &Connection,
+    select: &str,
+    delimiter: char,
+    path: &Path,
+) -> Result<(), WarehouseError> {
+    let describe = |e: tokio_postgres::Error| {
+        let mut err = WarehouseError::from_pg(&e, Some(select));
+        err.message = format!("the processor's select failed: {}", err.message);
+        err
+    };
+    let statement = conn.client.prepare(select).await.map_err(describe)?;
+    let header: Vec<Option<String>> = statement
+        .columns()
+        .iter()
+        .map(|c| Some(c.name().to_string()))
+        .collect();
+    let rows = conn.query_text(select).await?;
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        let fields: Vec<String> = row
+            .iter()
+            .map(|v| csv_field(v.as_deref(), delimiter))
+            .collect();
+        out.push_str(&fields.join(&delimiter.to_string()));
+        out.push('\n');
+    }
+    tokio::fs::write(path, out)
+        .await
+        .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))
+}
+
+/// One CSV field: NULL as nothing, the empty string as `""`, quoted when it holds the
+/// delimiter, a quote or a line break (quotes doubled).
+pub fn csv_field(value: Option<&str>, delimiter: char) -> String {
+    match value {
+        None => String::new(),
+        Some("") => "\"\"".into(),
+        Some(v) if v.contains([delimiter, '"', '\n', '\r']) => {
+            format!("\"{}\"", v.replace('"', "\"\""))
+        }
+        Some(v) => v.to_string(),
+    }
 }
 
 /// The output's header must name the DDL's columns, in order.
@@ -316,6 +371,17 @@ mod tests {
             "create table \"first\".\"countries_duro_temp\" (a int) diststyle all"
         );
         assert!(rewrite_ddl("select 1", &temp, "").is_err());
+    }
+
+    #[test]
+    fn csv_fields() {
+        assert_eq!(csv_field(None, ';'), "");
+        assert_eq!(csv_field(Some(""), ';'), "\"\"");
+        assert_eq!(csv_field(Some("a;b"), ';'), "\"a;b\"");
+        assert_eq!(csv_field(Some("a,b"), ';'), "a,b");
+        assert_eq!(csv_field(Some("say \"hi\""), ','), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field(Some("l1\nl2"), ';'), "\"l1\nl2\"");
+        assert_eq!(csv_field(Some("héllo"), ';'), "héllo");
     }
 
     #[test]

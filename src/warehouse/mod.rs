@@ -228,6 +228,24 @@ impl Connection {
         Ok(results)
     }
 
+    /// Runs a statement that holds credentials: never logged, never quoted in errors. Returns
+    /// its row count.
+    pub async fn execute_secret(&self, statement: &str) -> Result<u64, WarehouseError> {
+        let messages = self
+            .client
+            .simple_query(statement)
+            .await
+            .map_err(|e| WarehouseError::from_pg(&e, None))?;
+        Ok(messages
+            .iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::CommandComplete(n) => Some(*n),
+                _ => None,
+            })
+            .next_back()
+            .unwrap_or(0))
+    }
+
     /// Runs several statements in one round trip; returns each one's row count.
     pub async fn execute_each(&self, statements: &str) -> Result<Vec<u64>, WarehouseError> {
         tracing::debug!(statements, "execute");

@@ -293,6 +293,45 @@ pub fn delete_snapshots_before(history: &TableName, cutoff: jiff::Timestamp) -> 
     )
 }
 
+/// How Redshift reads the bucket.
+pub enum S3Auth<'a> {
+    IamRole(&'a str),
+    Keys { id: &'a str, secret: &'a str },
+}
+
+/// Redshift `COPY … FROM 's3://…'` of a processor's CSV (header skipped; an empty unquoted field
+/// is NULL, `""` the empty string). Holds credentials: never log it.
+pub fn copy_from_s3(
+    temp: &TableName,
+    columns: &[String],
+    url: &str,
+    auth: &S3Auth,
+    region: &str,
+    delimiter: char,
+) -> String {
+    let list: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+    let auth = match auth {
+        S3Auth::IamRole(role) => format!("iam_role {}", literal(role)),
+        S3Auth::Keys { id, secret } => format!(
+            "access_key_id {} secret_access_key {}",
+            literal(id),
+            literal(secret)
+        ),
+    };
+    let region = if region.is_empty() {
+        String::new()
+    } else {
+        format!("\nregion {}", literal(region))
+    };
+    format!(
+        "copy {} ({})\nfrom {}\n{auth}{region}\nformat as csv delimiter {} ignoreheader 1",
+        temp.quoted(),
+        list.join(", "),
+        literal(url),
+        literal(&delimiter.to_string())
+    )
+}
+
 /// Bounds how long a statement waits for a lock (PostgreSQL; Redshift has no lock timeout).
 pub fn lock_timeout(dialect: Dialect, limit: std::time::Duration) -> Option<String> {
     (dialect == Dialect::Postgres)
@@ -378,6 +417,31 @@ mod tests {
             )
             .unwrap_or_else(|e| panic!("{statement}: {e}"));
         }
+    }
+
+    #[test]
+    fn redshift_copy_from_s3() {
+        let temp = t("first.countries_duro_temp");
+        let columns = ["city".to_string(), "country".to_string()];
+        insta::assert_snapshot!(
+            copy_from_s3(&temp, &columns, "s3://bucket/duro/first.countries/42.csv", &S3Auth::IamRole("arn:aws:iam::1:role/duro"), "eu-west-1", ';'),
+            @r#"
+        copy "first"."countries_duro_temp" ("city", "country")
+        from 's3://bucket/duro/first.countries/42.csv'
+        iam_role 'arn:aws:iam::1:role/duro'
+        region 'eu-west-1'
+        format as csv delimiter ';' ignoreheader 1
+        "#
+        );
+        insta::assert_snapshot!(
+            copy_from_s3(&temp, &columns, "s3://b/k.csv", &S3Auth::Keys { id: "AKID", secret: "it's" }, "", ','),
+            @r#"
+        copy "first"."countries_duro_temp" ("city", "country")
+        from 's3://b/k.csv'
+        access_key_id 'AKID' secret_access_key 'it''s'
+        format as csv delimiter ',' ignoreheader 1
+        "#
+        );
     }
 
     #[test]
