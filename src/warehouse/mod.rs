@@ -179,19 +179,11 @@ impl Connection {
     /// Runs statements with the simple-query protocol; returns the row count of the last
     /// command that reported one.
     pub async fn execute(&self, statement: &str) -> Result<u64, WarehouseError> {
-        tracing::debug!(statement, "execute");
-        let messages = self
-            .client
-            .simple_query(statement)
-            .await
-            .map_err(|e| WarehouseError::from_pg(&e, Some(statement)))?;
-        Ok(messages
-            .iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::CommandComplete(n) => Some(*n),
-                _ => None,
-            })
-            .next_back()
+        Ok(self
+            .execute_each(statement)
+            .await?
+            .last()
+            .copied()
             .unwrap_or(0))
     }
 
@@ -231,29 +223,30 @@ impl Connection {
     /// Runs a statement that holds credentials: never logged, never quoted in errors. Returns
     /// its row count.
     pub async fn execute_secret(&self, statement: &str) -> Result<u64, WarehouseError> {
-        let messages = self
-            .client
-            .simple_query(statement)
-            .await
-            .map_err(|e| WarehouseError::from_pg(&e, None))?;
-        Ok(messages
-            .iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::CommandComplete(n) => Some(*n),
-                _ => None,
-            })
-            .next_back()
+        Ok(self
+            .counts(statement, false)
+            .await?
+            .last()
+            .copied()
             .unwrap_or(0))
     }
 
     /// Runs several statements in one round trip; returns each one's row count.
     pub async fn execute_each(&self, statements: &str) -> Result<Vec<u64>, WarehouseError> {
         tracing::debug!(statements, "execute");
+        self.counts(statements, true).await
+    }
+
+    async fn counts(
+        &self,
+        statements: &str,
+        quote_in_errors: bool,
+    ) -> Result<Vec<u64>, WarehouseError> {
         let messages = self
             .client
             .simple_query(statements)
             .await
-            .map_err(|e| WarehouseError::from_pg(&e, Some(statements)))?;
+            .map_err(|e| WarehouseError::from_pg(&e, quote_in_errors.then_some(statements)))?;
         Ok(messages
             .iter()
             .filter_map(|m| match m {
