@@ -241,34 +241,28 @@ struct TableDetail {
 }
 
 fn table_runs(store: &Store, name: &str) -> Result<Vec<RunJson>, Failure> {
-    let conn = store.connection();
-    let mut stmt = conn
-        .prepare(
-            "select id, started_at, finished_at, outcome, error, failed_tests, rows, steps
-             from runs where table_name = ?1 order by id desc limit 50",
-        )
-        .map_err(duro::state::StateError::from)?;
-    let rows = stmt
-        .query_map([name], |r| {
-            let parse = |s: Option<String>| {
-                s.and_then(|s| serde_json::from_str(&s).ok())
-                    .unwrap_or(serde_json::Value::Null)
-            };
-            Ok(RunJson {
-                id: r.get(0)?,
-                started_at: rfc3339(r.get(1)?),
-                finished_at: r.get::<_, Option<i64>>(2)?.map(rfc3339),
-                outcome: r.get(3)?,
-                error: r.get(4)?,
-                failed_tests: parse(r.get(5)?),
-                rows: r.get(6)?,
-                steps: parse(r.get(7)?),
-            })
+    Ok(store
+        .runs_of(name, 50)?
+        .into_iter()
+        .map(|r| RunJson {
+            id: r.id,
+            started_at: rfc3339(r.started_at),
+            finished_at: r.finished_at.map(rfc3339),
+            outcome: r.outcome,
+            error: r.error,
+            failed_tests: if r.failed_tests.is_empty() {
+                serde_json::Value::Null
+            } else {
+                serde_json::json!(r.failed_tests)
+            },
+            rows: r.rows,
+            steps: r
+                .steps
+                .into_iter()
+                .map(|(step, at)| serde_json::json!({ "step": step, "at": at }))
+                .collect(),
         })
-        .map_err(duro::state::StateError::from)?;
-    Ok(rows
-        .collect::<Result<_, _>>()
-        .map_err(duro::state::StateError::from)?)
+        .collect())
 }
 
 pub fn status(
@@ -292,19 +286,11 @@ pub fn status(
         .into_iter()
         .find(|s| s.name == name)
         .expect("every table has a status");
-    let deps = store.dependencies()?;
+    let (depends_on, dependents) = store.neighbours(&name)?;
     let detail = TableDetail {
         force: row.force,
-        depends_on: deps
-            .iter()
-            .filter(|(t, _, _)| *t == name)
-            .map(|(_, d, _)| d.clone())
-            .collect(),
-        dependents: deps
-            .iter()
-            .filter(|(_, d, _)| *d == name)
-            .map(|(t, _, _)| t.clone())
-            .collect(),
+        depends_on,
+        dependents,
         sources: serde_json::from_str(&row.sources).unwrap_or_default(),
         config: serde_json::from_str(&row.config).unwrap_or_default(),
         runs: table_runs(&store, &name)?,

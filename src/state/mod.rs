@@ -4,7 +4,7 @@
 mod migrations;
 mod runs;
 
-pub use runs::{Outcome, RunEnd, Step};
+pub use runs::{Outcome, RunEnd, RunRecord, Step};
 
 use crate::ident::TableName;
 use jiff::Timestamp;
@@ -413,6 +413,19 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The tables `table` reads and the tables that read it, by name.
+    pub fn neighbours(&self, table: &str) -> Result<(Vec<String>, Vec<String>), StateError> {
+        let list = |sql: &str| -> Result<Vec<String>, StateError> {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let rows = stmt.query_map([table], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+        Ok((
+            list("select depends_on from dependencies where table_name = ?1 order by 1")?,
+            list("select table_name from dependencies where depends_on = ?1 order by 1")?,
+        ))
+    }
+
     /// Marks tables for rebuilding at `now`. A run that started before `now` does not clear
     /// the mark. Returns how many active tables were marked.
     pub fn force(&mut self, names: &[String], now: Timestamp) -> Result<usize, StateError> {
@@ -445,7 +458,8 @@ pub fn normalise_table_arg(arg: &str, default_schema: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn table(name: &str, hash: &str, deps: &[&str]) -> ScheduledTable {
+    /// A scheduled table for tests (also used by `runs`' tests).
+    pub(super) fn table(name: &str, hash: &str, deps: &[&str]) -> ScheduledTable {
         ScheduledTable {
             name: name.into(),
             interval_minutes: Some(60),

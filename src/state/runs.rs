@@ -74,7 +74,52 @@ pub struct RunEnd {
     pub steps: Vec<(Step, Timestamp)>,
 }
 
+/// A run as read back from the state database, newest first in [`Store::runs_of`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    pub id: i64,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub outcome: Option<String>,
+    pub error: Option<String>,
+    pub failed_tests: Vec<String>,
+    pub rows: Option<i64>,
+    /// (step, time in milliseconds).
+    pub steps: Vec<(String, i64)>,
+    pub notes: Option<String>,
+}
+
 impl Store {
+    /// The latest `limit` runs of a table, newest first.
+    pub fn runs_of(&self, table: &str, limit: u32) -> Result<Vec<RunRecord>, StateError> {
+        let mut stmt = self.conn.prepare_cached(
+            "select id, started_at, finished_at, outcome, error, failed_tests, rows, steps, output
+             from runs where table_name = ?1 order by id desc limit ?2",
+        )?;
+        let rows = stmt.query_map(params![table, limit], |r| {
+            let failed: Option<String> = r.get(5)?;
+            let steps: String = r.get(7)?;
+            let steps: Vec<serde_json::Value> = serde_json::from_str(&steps).unwrap_or_default();
+            Ok(RunRecord {
+                id: r.get(0)?,
+                started_at: r.get(1)?,
+                finished_at: r.get(2)?,
+                outcome: r.get(3)?,
+                error: r.get(4)?,
+                failed_tests: failed
+                    .and_then(|f| serde_json::from_str(&f).ok())
+                    .unwrap_or_default(),
+                rows: r.get(6)?,
+                steps: steps
+                    .iter()
+                    .filter_map(|s| Some((s["step"].as_str()?.to_string(), s["at"].as_i64()?)))
+                    .collect(),
+                notes: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Extends every lease `owner` holds; returns how many.
     pub fn renew_leases(
         &self,
@@ -224,25 +269,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::ScheduledTable;
 
     fn store_with(name: &str) -> Store {
         let mut store = Store::in_memory().unwrap();
-        let table = ScheduledTable {
-            name: name.into(),
-            interval_minutes: Some(60),
-            definition: "select 1".into(),
-            select_query: None,
-            script: None,
-            requirements: None,
-            tests: None,
-            files: "{}".into(),
-            config: "{}".into(),
-            config_sources: "{}".into(),
-            sources: "[]".into(),
-            definition_hash: "h".into(),
-            dependencies: vec![],
-        };
+        let table = crate::state::tests::table(name, "h", &[]);
         store
             .apply_schedule(&[table], "c", None, Timestamp::from_second(1000).unwrap())
             .unwrap();

@@ -261,47 +261,34 @@ pub async fn table(State(state): Shared, Path(name): Path<String>) -> Response {
                         .flatten()
                 })
                 .map(|i| i.minutes());
-            let deps = store.dependencies()?;
+            let (depends_on, dependents) = store.neighbours(&name)?;
             let config: BTreeMap<String, String> =
                 serde_json::from_str(&row.config).unwrap_or_default();
             let sources: BTreeMap<String, String> =
                 serde_json::from_str(&row.config_sources).unwrap_or_default();
-            let mut stmt = store.connection().prepare_cached(
-            "select id, started_at, finished_at, outcome, error, failed_tests, rows, steps, output
-             from runs where table_name = ?1 order by id desc limit 100",
-        )?;
-            let runs = stmt
-                .query_map([&name], |r| {
-                    let start: i64 = r.get(1)?;
-                    let finish: Option<i64> = r.get(2)?;
-                    let failed: Option<String> = r.get(5)?;
-                    let steps: String = r.get(7)?;
-                    let steps: Vec<serde_json::Value> =
-                        serde_json::from_str(&steps).unwrap_or_default();
-                    Ok(Run {
-                        id: r.get(0)?,
-                        start: rfc3339(start),
-                        finish: finish.map(rfc3339),
-                        seconds: finish.map(|f| (f - start) as f64 / 1000.0),
-                        outcome: r.get(3)?,
-                        error: r.get(4)?,
-                        failed_tests: failed
-                            .and_then(|f| serde_json::from_str(&f).ok())
-                            .unwrap_or_default(),
-                        rows: r.get(6)?,
-                        steps: steps
-                            .iter()
-                            .filter_map(|s| {
-                                Some(Step {
-                                    step: s["step"].as_str()?.to_string(),
-                                    at: crate::status::rfc3339_ms(s["at"].as_i64()?),
-                                })
-                            })
-                            .collect(),
-                        notes: r.get(8)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
+            let runs = store
+                .runs_of(&name, 100)?
+                .into_iter()
+                .map(|r| Run {
+                    id: r.id,
+                    start: rfc3339(r.started_at),
+                    finish: r.finished_at.map(rfc3339),
+                    seconds: r.finished_at.map(|f| (f - r.started_at) as f64 / 1000.0),
+                    outcome: r.outcome,
+                    error: r.error,
+                    failed_tests: r.failed_tests,
+                    rows: r.rows,
+                    steps: r
+                        .steps
+                        .into_iter()
+                        .map(|(step, at)| Step {
+                            step,
+                            at: crate::status::rfc3339_ms(at),
+                        })
+                        .collect(),
+                    notes: r.notes,
+                })
+                .collect();
             let detail = TableDetail {
                 force: row.force,
                 effective_interval_minutes: effective,
@@ -316,16 +303,8 @@ pub async fn table(State(state): Shared, Path(name): Path<String>) -> Response {
                         (k, ConfigValue { value, source })
                     })
                     .collect(),
-                depends_on: deps
-                    .iter()
-                    .filter(|(t, _, _)| *t == name)
-                    .map(|(_, d, _)| d.clone())
-                    .collect(),
-                dependents: deps
-                    .iter()
-                    .filter(|(_, d, _)| *d == name)
-                    .map(|(t, _, _)| t.clone())
-                    .collect(),
+                depends_on,
+                dependents,
                 sources: serde_json::from_str(&row.sources).unwrap_or_default(),
                 runs,
                 status,
