@@ -15,6 +15,7 @@ pub mod lineage;
 pub mod plan;
 pub mod process;
 pub mod schedule;
+pub mod slack;
 pub mod state;
 pub mod status;
 pub mod warehouse;

@@ -131,7 +131,9 @@ pub fn graph(config: &Config, format: GraphFormat) -> Result<i32, Failure> {
 
 pub fn schedule(config: &Config, now: Timestamp) -> Result<i32, Failure> {
     let mut store = Store::open(&config.state)?;
-    match schedule::run(config, &mut store, now) {
+    let result = schedule::run(config, &mut store, now);
+    duro::slack::after_schedule(&config.slack, &mut store, &result, now);
+    match result {
         Ok(Outcome::NothingChanged { last }) => {
             let commit = last
                 .git_commit

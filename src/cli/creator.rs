@@ -3,7 +3,7 @@
 //! leases released).
 
 use super::Failure;
-use duro::config::{Config, WarehouseKind};
+use duro::config::Config;
 use duro::create::{Creator, RunReport, run_round};
 use duro::ident::TableName;
 use duro::plan;
@@ -15,25 +15,25 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::new(1, format!("cannot start the runtime: {e}")))
 }
 
-fn check_warehouse(config: &Config) -> Result<(), Failure> {
+pub fn check_warehouse(config: &Config) -> Result<(), Failure> {
     match config.warehouse.kind() {
-        Some(WarehouseKind::DuckDb) => Err(Failure::new(
+        Some(kind) if duro::warehouse::dialect_of(kind).is_none() => Err(Failure::new(
             2,
-            "the embedded DuckDB warehouse cannot build tables yet in this version: set warehouse.url (or DURO_WAREHOUSE_URL) to a postgres:// or redshift:// URL",
+            "this duro was built without the embedded DuckDB warehouse (cargo feature `duckdb`): set warehouse.url (or DURO_WAREHOUSE_URL) to a postgres:// or redshift:// URL, or rebuild with default features",
         )),
         _ => Ok(()),
     }
 }
 
 /// Sends `true` on the returned channel at SIGINT or SIGTERM.
-fn shutdown_signal() -> watch::Receiver<bool> {
+pub fn shutdown_signal() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -159,41 +159,64 @@ pub fn create(
         store.close_abandoned_runs(Timestamp::now())?;
         let shutdown = shutdown_signal();
         let creator = Arc::new(Creator::new(&config, store, shutdown.clone()));
-        let mut any_failed = false;
-        loop {
-            let (tables, graph) = {
-                let store = creator.store.lock().unwrap_or_else(|p| p.into_inner());
-                plan::graph_from_state(&store)?
-            };
-            let now = if once { now } else { Timestamp::now() };
-            let planned: Vec<TableName> = plan::plan(&tables, &graph, now)
-                .into_iter()
-                .map(|p| p.name)
-                .collect();
-            if planned.is_empty() {
-                if once {
-                    println!("Nothing is due.");
-                }
-            } else {
-                let reports = round(creator.clone(), planned, &graph).await;
-                let (ok, failed, busy) = summary(&reports);
-                any_failed |= failed > 0;
-                println!(
-                    "Built {ok} of {} tables; {failed} failed, {busy} busy.",
-                    reports.len()
-                );
-            }
-            if once || *shutdown.borrow() {
-                break;
-            }
-            let poll = Duration::from_secs(config.creator.poll_seconds);
-            tokio::select! {
-                _ = tokio::time::sleep(poll) => {}
-                _ = duro::create::stopped(shutdown.clone()) => break,
-            }
-        }
+        let any_failed = daemon(creator, &config, once.then_some(now), None).await?;
         Ok(if any_failed { 1 } else { 0 })
     })
+}
+
+/// The creator loop: builds what is due, then waits `poll_seconds` (or until `wake`), until
+/// shutdown; with `once`, one round planned at that time. Returns whether a run failed.
+pub async fn daemon(
+    creator: Arc<Creator>,
+    config: &Config,
+    once: Option<Timestamp>,
+    wake: Option<Arc<tokio::sync::Notify>>,
+) -> Result<bool, Failure> {
+    let shutdown = creator.shutdown.clone();
+    let mut any_failed = false;
+    loop {
+        let (tables, graph) = {
+            let store = creator.store.lock().unwrap_or_else(|p| p.into_inner());
+            plan::graph_from_state(&store)?
+        };
+        let now = once.unwrap_or_else(Timestamp::now);
+        let planned: Vec<TableName> = plan::plan(&tables, &graph, now)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        if planned.is_empty() {
+            if once.is_some() {
+                println!("Nothing is due.");
+            }
+        } else {
+            let reports = round(creator.clone(), planned, &graph).await;
+            let (ok, failed, busy) = summary(&reports);
+            any_failed |= failed > 0;
+            println!(
+                "Built {ok} of {} tables; {failed} failed, {busy} busy.",
+                reports.len()
+            );
+        }
+        // An embedded DuckDB file stays open only while building, so that other processes
+        // (a DuckDB shell, `duro run`) can open it in between.
+        creator.release_connections();
+        if once.is_some() || *shutdown.borrow() {
+            break;
+        }
+        let poll = Duration::from_secs(config.creator.poll_seconds);
+        let woken = async {
+            match &wake {
+                Some(wake) => wake.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            _ = woken => {}
+            _ = duro::create::stopped(shutdown.clone()) => break,
+        }
+    }
+    Ok(any_failed)
 }
 
 pub fn run(config: &Config, table: &str, tree: bool) -> Result<i32, Failure> {

@@ -2,8 +2,11 @@
 
 mod commands;
 mod creator;
+mod demo;
+mod digest;
 mod init;
 mod output;
+mod up;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use duro::config::{Config, ConfigError};
@@ -19,6 +22,9 @@ pub struct Cli {
     /// Configuration file (default: $DURO_CONFIG, then ./duro.toml)
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Log lines as text or as JSON objects (one per line), on stderr; DURO_LOG sets the level
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: TextOrJson,
     #[command(subcommand)]
     command: Command,
 }
@@ -95,6 +101,22 @@ enum Command {
         #[arg(long)]
         tree: bool,
     },
+    /// Scheduler on every change of the views directory, creator and web UI in one process
+    Up {
+        /// Address the web UI listens on (default: web.bind)
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+    },
+    /// Create an example project on the embedded warehouse, build it once and serve the UI
+    Demo {
+        /// Folder for the example project (default: ./duro-demo)
+        dir: Option<PathBuf>,
+        /// Address the web UI listens on (default: 127.0.0.1:8080)
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+    },
+    /// Post the digest of the last 24 hours to the Slack log channel
+    Digest,
 }
 
 /// A failure with its exit code and a message for stderr.
@@ -152,14 +174,20 @@ fn now() -> Result<jiff::Timestamp, Failure> {
     }
 }
 
-fn init_logging() {
+fn init_logging(format: TextOrJson) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DURO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(output::color_enabled())
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        TextOrJson::Text => builder.with_ansi(output::color_enabled()).try_init(),
+        TextOrJson::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+    };
 }
 
 /// Runs the command line and returns the exit code.
@@ -172,7 +200,7 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    init_logging();
+    init_logging(cli.log_format);
     match run(cli) {
         Ok(code) => code,
         Err(failure) => {
@@ -186,9 +214,15 @@ fn run(cli: Cli) -> Result<i32, Failure> {
     if let Command::Init { dir } = &cli.command {
         return init::run(dir.clone().unwrap_or_else(|| PathBuf::from(".")));
     }
+    if let Command::Demo { dir, bind } = &cli.command {
+        return demo::run(
+            dir.clone().unwrap_or_else(|| PathBuf::from("duro-demo")),
+            bind.as_deref(),
+        );
+    }
     let config = load_config(cli.config)?;
     match cli.command {
-        Command::Init { .. } => unreachable!("handled above"),
+        Command::Init { .. } | Command::Demo { .. } => unreachable!("handled above"),
         Command::Check { format } => commands::check(&config, format),
         Command::Graph { format } => commands::graph(&config, format),
         Command::Schedule => commands::schedule(&config, now()?),
@@ -200,5 +234,7 @@ fn run(cli: Cli) -> Result<i32, Failure> {
         }
         Command::Run { table, tree } => creator::run(&config, &table, tree),
         Command::Serve { bind } => creator::serve(&config, bind.as_deref()),
+        Command::Up { bind } => up::run(&config, bind.as_deref()),
+        Command::Digest => digest::run(&config, now()?),
     }
 }

@@ -136,7 +136,10 @@ async fn transaction(
             }
         };
     }
-    if let Some(grant) = sql::grant_select(&temp, &job.grantees) {
+    // DuckDB has no users to grant to.
+    if let Some(grant) =
+        sql::grant_select(&temp, &job.grantees).filter(|_| conn.dialect != Dialect::DuckDb)
+    {
         conn.execute(&grant).await.map_err(|mut e| {
             e.message = format!("grant select on {name} failed: {}", e.message);
             e
@@ -232,18 +235,25 @@ async fn inspect(
     old: &TableName,
 ) -> Result<(Option<RelKind>, Option<RelKind>, bool), WarehouseError> {
     let rows = match conn.dialect {
-        Dialect::Postgres => {
-            conn.query_prepared(
-                sql::INSPECT_PREPARED,
-                &[&name.schema, &name.table, &old.table],
-            )
-            .await?
-        }
-        Dialect::Redshift => {
-            // No correlated subqueries there: ask for the kinds, and always look for views.
-            let mut rows = conn.query_text(&sql::relkinds_query(name, old)).await?;
+        Dialect::Postgres => match conn.pg() {
+            Some(pg) => {
+                pg.query_prepared(
+                    sql::INSPECT_PREPARED,
+                    &[&name.schema, &name.table, &old.table],
+                )
+                .await?
+            }
+            None => unreachable!("a PostgreSQL dialect has a PostgreSQL connection"),
+        },
+        // No correlated subqueries on Redshift: ask for the kinds, and always look for views.
+        // DuckDB's views bind by name when queried: they follow the rename by themselves.
+        Dialect::Redshift | Dialect::DuckDb => {
+            let bound = conn.dialect == Dialect::Redshift;
+            let mut rows = conn
+                .query_text(&sql::relkinds_query(conn.dialect, name, old))
+                .await?;
             for row in &mut rows {
-                row.push(Some("true".into()));
+                row.push(Some(bound.to_string()));
             }
             rows
         }
@@ -266,7 +276,7 @@ async fn inspect(
 /// Creates the table's schema when it is missing, on its own (another creator may race us to it).
 async fn ensure_schema(conn: &Connection, schema: &str) -> Result<(), WarehouseError> {
     if !conn
-        .query_text(&sql::schema_exists_query(schema))
+        .query_text(&sql::schema_exists_query(conn.dialect, schema))
         .await?
         .is_empty()
     {
@@ -276,6 +286,15 @@ async fn ensure_schema(conn: &Connection, schema: &str) -> Result<(), WarehouseE
         Ok(_) => Ok(()),
         // Created by someone else meanwhile: unique violation on pg_namespace.
         Err(e) if e.message.contains("(23505)") || e.message.contains("(42P06)") => Ok(()),
+        // A concurrent creation (DuckDB: a write-write conflict): fine once the other commits.
+        Err(e) if e.transient => {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let exists = conn
+                .query_text(&sql::schema_exists_query(conn.dialect, schema))
+                .await
+                .is_ok_and(|rows| !rows.is_empty());
+            if exists { Ok(()) } else { Err(e) }
+        }
         Err(e) => Err(WarehouseError::new(format!(
             "schema {schema} does not exist and could not be created: {}",
             e.message
@@ -284,7 +303,9 @@ async fn ensure_schema(conn: &Connection, schema: &str) -> Result<(), WarehouseE
 }
 
 async fn relkind(conn: &Connection, table: &TableName) -> Result<Option<RelKind>, WarehouseError> {
-    let rows = conn.query_text(&sql::relkind_query(table)).await?;
+    let rows = conn
+        .query_text(&sql::relkind_query(conn.dialect, table))
+        .await?;
     Ok(rows
         .first()
         .and_then(|r| r.first().cloned().flatten())
@@ -357,7 +378,7 @@ async fn columns(
     table: &TableName,
 ) -> Result<Vec<(String, String)>, WarehouseError> {
     Ok(conn
-        .query_text(&sql::columns_query(table))
+        .query_text(&sql::columns_query(conn.dialect, table))
         .await?
         .into_iter()
         .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))

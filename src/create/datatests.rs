@@ -42,18 +42,14 @@ pub async fn run(
 ) -> Result<TestReport, WarehouseError> {
     let mut report = TestReport::default();
     for statement in statements {
-        let rows = conn
-            .client
-            .query_typed(statement.text.as_str(), &[])
-            .await
-            .map_err(|e| {
-                let mut err = WarehouseError::from_pg(&e, Some(&statement.text));
-                err.message = format!(
-                    "test statement at line {} failed: {}",
-                    statement.line, err.message
-                );
-                err
-            })?;
+        let describe = |mut err: WarehouseError| {
+            err.message = format!(
+                "test statement at line {} failed: {}",
+                statement.line, err.message
+            );
+            err
+        };
+        let (columns, rows) = values(conn, &statement.text).await.map_err(describe)?;
         if rows.is_empty() {
             report.failed.push(format!(
                 "statement at line {} returned no rows",
@@ -62,16 +58,49 @@ pub async fn run(
             continue;
         }
         for row in &rows {
-            for (i, column) in row.columns().iter().enumerate() {
-                let truthy = row
-                    .try_get::<_, Raw>(i)
-                    .map(|v| v.truthy())
-                    .unwrap_or(false);
-                if !truthy && !report.failed.iter().any(|f| f == column.name()) {
-                    report.failed.push(column.name().to_string());
+            for (column, truthy) in columns.iter().zip(row) {
+                if !truthy && !report.failed.iter().any(|f| f == column) {
+                    report.failed.push(column.clone());
                 }
             }
         }
     }
     Ok(report)
+}
+
+/// A statement's column names and whether each value of each row is truthy, judged on typed
+/// values (binary on PostgreSQL and Redshift).
+async fn values(
+    conn: &Connection,
+    statement: &str,
+) -> Result<(Vec<String>, Vec<Vec<bool>>), WarehouseError> {
+    #[cfg(feature = "duckdb")]
+    if let Some(duck) = conn.duck() {
+        return duck.query_truthiness(statement).await;
+    }
+    let Some(pg) = conn.pg() else {
+        unreachable!("every connection is PostgreSQL, Redshift or DuckDB");
+    };
+    let rows = pg
+        .client
+        .query_typed(statement, &[])
+        .await
+        .map_err(|e| WarehouseError::from_pg(&e, Some(statement)))?;
+    let columns = rows
+        .first()
+        .map(|r| r.columns().iter().map(|c| c.name().to_string()).collect())
+        .unwrap_or_default();
+    let truthiness = rows
+        .iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|i| {
+                    row.try_get::<_, Raw>(i)
+                        .map(|v| v.truthy())
+                        .unwrap_or(false)
+                })
+                .collect()
+        })
+        .collect();
+    Ok((columns, truthiness))
 }

@@ -111,6 +111,8 @@ pub struct Creator {
     pool: Mutex<Vec<(crate::warehouse::Connection, Instant)>>,
     /// Schemas known to exist.
     schemas: Mutex<BTreeSet<String>>,
+    /// Slack notifications of failed runs (SPEC §12); `None` without a webhook.
+    pub notifier: Option<Arc<crate::slack::Notifier>>,
 }
 
 /// A unique name for this process: host, pid and a random part.
@@ -140,8 +142,10 @@ impl Creator {
             timeout_first_run: crate::config::parse_timeout(&c.timeout_first_run)
                 .expect("validated"),
             shutdown,
-            dialect: crate::warehouse::pg_config(&config.warehouse.url)
-                .map(|(_, d)| d)
+            dialect: config
+                .warehouse
+                .kind()
+                .and_then(crate::warehouse::dialect_of)
                 .unwrap_or(crate::warehouse::sql::Dialect::Postgres),
             s3: config.s3.clone(),
             work_dir: config
@@ -154,6 +158,7 @@ impl Creator {
                 .unwrap_or_else(|_| ".".into()),
             pool: Mutex::new(Vec::new()),
             schemas: Mutex::new(BTreeSet::new()),
+            notifier: crate::slack::Notifier::from_config(&config.slack).map(Arc::new),
         }
     }
 
@@ -168,6 +173,11 @@ impl Creator {
         if pool.len() < self.concurrency {
             pool.push((conn, Instant::now()));
         }
+    }
+
+    /// Closes the idle connections (an embedded DuckDB file is then free for other processes).
+    pub fn release_connections(&self) {
+        self.pool.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     pub fn schema_known(&self, schema: &str) -> bool {
@@ -336,6 +346,7 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
         }
     };
     report.seconds = started_at.elapsed().as_secs_f64();
+    let unreachable = matches!(&ending, Ending::Failed(BuildError::Warehouse(e)) if e.connection);
     let (outcome, error) = match ending {
         Ending::Built(rows) => {
             report.rows = Some(rows);
@@ -384,7 +395,30 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
     if let Err(e) = creator.state(|s| s.end_run(&row.name, &creator.owner, &end)) {
         tracing::error!("could not record the run of {}: {e}", row.name);
     }
+    notify_run(creator, &report, unreachable).await;
     report
+}
+
+/// Posts a failed run to Slack: the warehouse being unreachable as such (one message for all the
+/// tables failing with it), any other failure with its table, error and failed tests.
+async fn notify_run(creator: &Creator, report: &RunReport, unreachable: bool) {
+    let (Some(notifier), Some(outcome)) = (&creator.notifier, report.outcome) else {
+        return;
+    };
+    let message = match (unreachable, report.error.as_deref()) {
+        (true, Some(error)) => Some(crate::slack::warehouse_unreachable(error)),
+        _ => crate::slack::failed_run(
+            &report.table,
+            outcome,
+            report.error.as_deref(),
+            &report.failed_tests,
+        ),
+    };
+    if let Some(message) = message {
+        notifier
+            .post_async(&creator.store, message, Timestamp::now())
+            .await;
+    }
 }
 
 /// Resolves once shutdown is requested (never, if the sender is gone without asking).

@@ -155,19 +155,28 @@ async fn select_to_csv(
     path: &Path,
 ) -> Result<(), WarehouseError> {
     let conn = Connection::open(&ctx.creator.url).await?;
+    #[cfg(feature = "duckdb")]
+    if let Some(duck) = conn.duck() {
+        return duck
+            .copy_to_csv(select, delimiter, path)
+            .await
+            .map_err(|mut err| {
+                err.message = format!("the processor's select failed: {}", err.message);
+                err
+            });
+    }
+    let Some(pg) = conn.pg() else {
+        unreachable!("every connection is PostgreSQL, Redshift or DuckDB");
+    };
     if conn.dialect == Dialect::Redshift {
-        return select_rows_to_csv(&conn, select, delimiter, path).await;
+        return select_rows_to_csv(&conn, pg, select, delimiter, path).await;
     }
     let statement = copy_out_statement(select, delimiter);
-    let stream = conn
-        .client
-        .copy_out(statement.as_str())
-        .await
-        .map_err(|e| {
-            let mut err = WarehouseError::from_pg(&e, Some(&statement));
-            err.message = format!("the processor's select failed: {}", err.message);
-            err
-        })?;
+    let stream = pg.client.copy_out(statement.as_str()).await.map_err(|e| {
+        let mut err = WarehouseError::from_pg(&e, Some(&statement));
+        err.message = format!("the processor's select failed: {}", err.message);
+        err
+    })?;
     let mut file = tokio::fs::File::create(path)
         .await
         .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
@@ -186,6 +195,7 @@ async fn select_to_csv(
 /// conventions. The header comes from the prepared statement, so zero rows still give one.
 async fn select_rows_to_csv(
     conn: &Connection,
+    pg: &crate::warehouse::PgConnection,
     select: &str,
     delimiter: char,
     path: &Path,
@@ -195,7 +205,7 @@ async fn select_rows_to_csv(
         err.message = format!("the processor's select failed: {}", err.message);
         err
     };
-    let statement = conn.client.prepare(select).await.map_err(describe)?;
+    let statement = pg.client.prepare(select).await.map_err(describe)?;
     let header: Vec<Option<String>> = statement
         .columns()
         .iter()
@@ -253,7 +263,8 @@ pub fn check_header(path: &Path, delimiter: char, columns: &[String]) -> Result<
     Ok(())
 }
 
-/// Streams `out.csv` into the temp table with `COPY … FROM STDIN`; returns the rows loaded.
+/// Streams `out.csv` into the temp table with `COPY … FROM STDIN` (DuckDB: its own CSV reader);
+/// returns the rows loaded.
 pub async fn load(
     conn: &Connection,
     temp: &TableName,
@@ -261,8 +272,21 @@ pub async fn load(
     delimiter: char,
     path: &Path,
 ) -> Result<u64, WarehouseError> {
+    #[cfg(feature = "duckdb")]
+    if let Some(duck) = conn.duck() {
+        return duck
+            .copy_from_csv(temp, columns, delimiter, path)
+            .await
+            .map_err(|mut err| {
+                err.message = format!("loading the processor's output failed: {}", err.message);
+                err
+            });
+    }
+    let Some(pg) = conn.pg() else {
+        unreachable!("every connection is PostgreSQL, Redshift or DuckDB");
+    };
     let statement = copy_in_statement(temp, columns, delimiter);
-    let sink = conn
+    let sink = pg
         .client
         .copy_in::<_, bytes::Bytes>(statement.as_str())
         .await

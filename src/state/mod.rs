@@ -2,9 +2,12 @@
 //! web UI, possibly in separate processes. Times are stored as UTC milliseconds.
 
 mod migrations;
+mod notifications;
 mod runs;
+mod stats;
 
 pub use runs::{Outcome, RunEnd, RunRecord, Step};
+pub use stats::WindowStats;
 
 use crate::ident::TableName;
 use jiff::Timestamp;

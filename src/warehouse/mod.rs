@@ -1,6 +1,9 @@
-//! Warehouses: connecting to PostgreSQL and Redshift (TLS via rustls), running statements, and
-//! describing their errors so a user sees what failed and whether retrying can help.
+//! Warehouses: connecting to PostgreSQL and Redshift (TLS via rustls) or the embedded DuckDB,
+//! running statements, and describing their errors so a user sees what failed and whether
+//! retrying can help.
 
+#[cfg(feature = "duckdb")]
+pub mod duck;
 pub mod sql;
 pub mod truthy;
 
@@ -83,8 +86,19 @@ pub type Rows = Vec<Vec<Option<String>>>;
 
 /// One open connection.
 pub struct Connection {
-    pub client: Client,
     pub dialect: Dialect,
+    backend: Backend,
+}
+
+enum Backend {
+    Pg(Box<PgConnection>),
+    #[cfg(feature = "duckdb")]
+    Duck(duck::DuckConnection),
+}
+
+/// A connection to PostgreSQL or Redshift.
+pub struct PgConnection {
+    pub client: Client,
     cancel: tokio_postgres::CancelToken,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
     task: tokio::task::JoinHandle<()>,
@@ -145,12 +159,19 @@ pub fn dialect_of(kind: WarehouseKind) -> Option<Dialect> {
     match kind {
         WarehouseKind::Postgres => Some(Dialect::Postgres),
         WarehouseKind::Redshift => Some(Dialect::Redshift),
-        WarehouseKind::DuckDb => None,
+        WarehouseKind::DuckDb => cfg!(feature = "duckdb").then_some(Dialect::DuckDb),
     }
 }
 
 impl Connection {
     pub async fn open(url: &Secret) -> Result<Connection, WarehouseError> {
+        #[cfg(feature = "duckdb")]
+        if url.expose().starts_with("duckdb://") {
+            return Ok(Connection {
+                dialect: Dialect::DuckDb,
+                backend: Backend::Duck(duck::DuckConnection::open(url.expose()).await?),
+            });
+        }
         let (config, dialect) = pg_config(url)?;
         let tls = tls();
         let (client, connection) = config.connect(tls.clone()).await.map_err(|e| {
@@ -167,13 +188,34 @@ impl Connection {
         });
         let cancel = client.cancel_token();
         Ok(Connection {
-            client,
             dialect,
-            cancel,
-            tls,
-            task,
-            prepared: Default::default(),
+            backend: Backend::Pg(Box::new(PgConnection {
+                client,
+                cancel,
+                tls,
+                task,
+                prepared: Default::default(),
+            })),
         })
+    }
+
+    /// The PostgreSQL/Redshift connection, for what only they can do (COPY streams, typed
+    /// binary results).
+    pub fn pg(&self) -> Option<&PgConnection> {
+        match &self.backend {
+            Backend::Pg(pg) => Some(pg),
+            #[cfg(feature = "duckdb")]
+            Backend::Duck(_) => None,
+        }
+    }
+
+    /// The DuckDB connection.
+    #[cfg(feature = "duckdb")]
+    pub fn duck(&self) -> Option<&duck::DuckConnection> {
+        match &self.backend {
+            Backend::Duck(duck) => Some(duck),
+            Backend::Pg(_) => None,
+        }
     }
 
     /// Runs statements with the simple-query protocol; returns the row count of the last
@@ -199,7 +241,12 @@ impl Connection {
 
     /// Runs several statements in one round trip and returns the rows of each, in order.
     pub async fn query_each(&self, statements: &str) -> Result<Vec<Rows>, WarehouseError> {
-        let messages = self
+        let pg = match &self.backend {
+            Backend::Pg(pg) => pg,
+            #[cfg(feature = "duckdb")]
+            Backend::Duck(duck) => return duck.query_each(statements).await,
+        };
+        let messages = pg
             .client
             .simple_query(statements)
             .await
@@ -223,6 +270,10 @@ impl Connection {
     /// Runs a statement that holds credentials: never logged, never quoted in errors. Returns
     /// its row count.
     pub async fn execute_secret(&self, statement: &str) -> Result<u64, WarehouseError> {
+        #[cfg(feature = "duckdb")]
+        if let Backend::Duck(duck) = &self.backend {
+            return duck.execute_secret(statement).await;
+        }
         Ok(self
             .counts(statement, false)
             .await?
@@ -242,7 +293,12 @@ impl Connection {
         statements: &str,
         quote_in_errors: bool,
     ) -> Result<Vec<u64>, WarehouseError> {
-        let messages = self
+        let pg = match &self.backend {
+            Backend::Pg(pg) => pg,
+            #[cfg(feature = "duckdb")]
+            Backend::Duck(duck) => return duck.execute_each(statements).await,
+        };
+        let messages = pg
             .client
             .simple_query(statements)
             .await
@@ -256,6 +312,20 @@ impl Connection {
             .collect())
     }
 
+    /// A handle that cancels the running statement from elsewhere.
+    pub fn canceller(&self) -> Canceller {
+        match &self.backend {
+            Backend::Pg(pg) => Canceller::Pg {
+                token: pg.cancel.clone(),
+                tls: pg.tls.clone(),
+            },
+            #[cfg(feature = "duckdb")]
+            Backend::Duck(duck) => Canceller::Duck(duck.interrupter()),
+        }
+    }
+}
+
+impl PgConnection {
     /// Runs a statement prepared once per connection (no re-planning), with text parameters.
     pub async fn query_prepared(
         &self,
@@ -311,17 +381,9 @@ impl Connection {
             })
             .collect())
     }
-
-    /// A handle that cancels the running statement from elsewhere.
-    pub fn canceller(&self) -> Canceller {
-        Canceller {
-            token: self.cancel.clone(),
-            tls: self.tls.clone(),
-        }
-    }
 }
 
-impl Drop for Connection {
+impl Drop for PgConnection {
     fn drop(&mut self) {
         self.task.abort();
     }
@@ -329,15 +391,25 @@ impl Drop for Connection {
 
 /// Cancels the statement running on a connection.
 #[derive(Clone)]
-pub struct Canceller {
-    token: tokio_postgres::CancelToken,
-    tls: tokio_postgres_rustls::MakeRustlsConnect,
+pub enum Canceller {
+    Pg {
+        token: tokio_postgres::CancelToken,
+        tls: tokio_postgres_rustls::MakeRustlsConnect,
+    },
+    #[cfg(feature = "duckdb")]
+    Duck(Arc<::duckdb::InterruptHandle>),
 }
 
 impl Canceller {
     pub async fn cancel(&self) {
-        if let Err(e) = self.token.cancel_query(self.tls.clone()).await {
-            tracing::warn!("could not cancel the running statement: {e}");
+        match self {
+            Canceller::Pg { token, tls } => {
+                if let Err(e) = token.cancel_query(tls.clone()).await {
+                    tracing::warn!("could not cancel the running statement: {e}");
+                }
+            }
+            #[cfg(feature = "duckdb")]
+            Canceller::Duck(handle) => handle.interrupt(),
         }
     }
 }

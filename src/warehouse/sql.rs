@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 pub enum Dialect {
     Postgres,
     Redshift,
+    /// The embedded DuckDB: no grants, no lock timeout, views bind late (by name).
+    DuckDb,
 }
 
 /// Redshift physical properties of a table, from its merged config (validated at schedule time).
@@ -150,7 +152,13 @@ pub fn drop(table: &TableName, kind: RelKind) -> String {
 }
 
 /// One row if the schema exists.
-pub fn schema_exists_query(schema: &str) -> String {
+pub fn schema_exists_query(dialect: Dialect, schema: &str) -> String {
+    if dialect == Dialect::DuckDb {
+        return format!(
+            "select 1 from information_schema.schemata where catalog_name = current_database() and schema_name = {}",
+            literal(schema)
+        );
+    }
     format!(
         "select 1 from pg_catalog.pg_namespace where nspname = {}",
         literal(schema)
@@ -161,8 +169,26 @@ pub fn create_schema(schema: &str) -> String {
     format!("create schema if not exists {}", quote(schema))
 }
 
+/// DuckDB's catalog as PostgreSQL relation kinds: name and `r`, `v` or `o`.
+fn duckdb_relations(table: &TableName, names: &[&str]) -> String {
+    let names: Vec<String> = names.iter().map(|n| literal(n)).collect();
+    format!(
+        "select table_name, case table_type when 'BASE TABLE' then 'r' when 'VIEW' then 'v' else 'o' end
+         from information_schema.tables
+         where table_catalog = current_database() and table_schema = {} and table_name in ({})",
+        literal(&table.schema),
+        names.join(", ")
+    )
+}
+
 /// The relation kind of a name, as one text column (`r`, `v`, `m`, …), no row if absent.
-pub fn relkind_query(table: &TableName) -> String {
+pub fn relkind_query(dialect: Dialect, table: &TableName) -> String {
+    if dialect == Dialect::DuckDb {
+        return format!(
+            "select kind from ({}) as relations(name, kind)",
+            duckdb_relations(table, &[&table.table])
+        );
+    }
     format!(
         "select c.relkind::text from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where n.nspname = {} and c.relname = {}",
         literal(&table.schema),
@@ -171,7 +197,10 @@ pub fn relkind_query(table: &TableName) -> String {
 }
 
 /// Names and kinds of `table` and `old` (same schema), one row each that exists.
-pub fn relkinds_query(table: &TableName, old: &TableName) -> String {
+pub fn relkinds_query(dialect: Dialect, table: &TableName, old: &TableName) -> String {
+    if dialect == Dialect::DuckDb {
+        return duckdb_relations(table, &[&table.table, &old.table]);
+    }
     format!(
         "select c.relname::text, c.relkind::text from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where n.nspname = {} and c.relname in ({}, {})",
         literal(&table.schema),
@@ -224,7 +253,16 @@ pub fn create_or_replace_view(schema: &str, name: &str, options: &str, definitio
 }
 
 /// Column names and types of a table, in order.
-pub fn columns_query(table: &TableName) -> String {
+pub fn columns_query(dialect: Dialect, table: &TableName) -> String {
+    if dialect == Dialect::DuckDb {
+        return format!(
+            "select column_name, data_type from information_schema.columns
+             where table_catalog = current_database() and table_schema = {} and table_name = {}
+             order by ordinal_position",
+            literal(&table.schema),
+            literal(&table.table)
+        );
+    }
     format!(
         "select a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod) from pg_catalog.pg_attribute a
          join pg_catalog.pg_class c on c.oid = a.attrelid join pg_catalog.pg_namespace n on n.oid = c.relnamespace

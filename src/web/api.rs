@@ -400,20 +400,12 @@ pub async fn stats(State(state): Shared, Query(q): Query<StatsQuery>) -> Respons
         format!("stats:{hours}:{now}"),
         "application/json",
         |store| {
-            let since = now - (hours * 3_600_000.0) as i64;
-            let (tables, updates, busy): (i64, i64, Option<i64>) = store.connection().query_row(
-                "select count(distinct case when outcome = 'success' then table_name end),
-                    count(case when outcome = 'success' then 1 end),
-                    sum(finished_at - max(started_at, ?1))
-             from runs where finished_at >= ?1",
-                [since],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?;
-            let load = busy.unwrap_or(0) as f64 / (hours * 3_600_000.0) * 100.0;
+            let window = (hours * 3_600_000.0) as i64;
+            let stats = store.window_stats(now - window, None)?;
             Ok(serde_json::to_vec(&serde_json::json!({
-                "tables": tables,
-                "updates": updates,
-                "load": (load * 100.0).round() / 100.0,
+                "tables": stats.tables,
+                "updates": stats.updates,
+                "load": stats.load_percent(window),
             }))
             .expect("serialisable"))
         },

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod pg;
+pub mod warehouse;
 pub mod web;
 
 use std::path::{Path, PathBuf};
