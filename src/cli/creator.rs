@@ -160,7 +160,8 @@ pub fn create(
         let shutdown = shutdown_signal();
         let creator = Arc::new(Creator::new(&config, store, shutdown.clone()));
         let any_failed = daemon(creator, &config, once.then_some(now), None).await?;
-        Ok(if any_failed { 1 } else { 0 })
+        // The daemon's failures are in the state (and on Slack); stopping it is not one.
+        Ok(if any_failed && once { 1 } else { 0 })
     })
 }
 

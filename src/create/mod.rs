@@ -264,8 +264,14 @@ impl RunContext<'_> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        if let Some(c) = canceller {
-            c.cancel().await;
+        // A cancel request travels over a new connection, which an unreachable server can
+        // leave hanging: the run ends anyway, and dropping its connection rolls it back.
+        if let Some(c) = canceller
+            && tokio::time::timeout(Duration::from_secs(5), c.cancel())
+                .await
+                .is_err()
+        {
+            tracing::warn!("the warehouse did not answer the cancel request within 5s");
         }
     }
 }
@@ -296,8 +302,12 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
     {
         Ok(Some(run)) => run,
         Ok(None) => {
+            // Another process builds it now: wait for that build, so that the tables reading
+            // it in this round build on its new version (or, the first time, on it at all).
+            wait_for_lease(creator, &row.name).await;
             report.busy = true;
-            report.error = Some(format!("{} is being built by another process", row.name));
+            report.error = Some(format!("{} was built by another process", row.name));
+            report.seconds = started_at.elapsed().as_secs_f64();
             return report;
         }
         Err(e) => {
@@ -418,6 +428,23 @@ async fn notify_run(creator: &Creator, report: &RunReport, unreachable: bool) {
         notifier
             .post_async(&creator.store, message, Timestamp::now())
             .await;
+    }
+}
+
+/// Returns once no other process holds the table's lease (or at shutdown).
+async fn wait_for_lease(creator: &Creator, table: &str) {
+    loop {
+        let held = creator
+            .state(|s| s.lease_holder(table, Timestamp::now()))
+            .map(|holder| holder.is_some())
+            .unwrap_or(false);
+        if !held {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = stopped(creator.shutdown.clone()) => return,
+        }
     }
 }
 
@@ -595,7 +622,7 @@ pub async fn run_round(
         let Ok((name, report)) = done else {
             continue;
         };
-        if !report.succeeded() {
+        if !report.succeeded() && !report.busy {
             failed.insert(name.clone());
         }
         for deps in waiting.values_mut() {

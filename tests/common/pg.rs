@@ -15,6 +15,16 @@ use std::time::{Duration, Instant};
 struct Cluster {
     base: String,
     admin_db: String,
+    /// How the server was started, when this process started it (it can then be restarted).
+    server: Option<Server>,
+}
+
+#[derive(Clone)]
+struct Server {
+    bin: PathBuf,
+    root: bool,
+    dir: PathBuf,
+    port: u16,
 }
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
@@ -127,13 +137,29 @@ fn start_cluster() -> Cluster {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let port = free_port();
-    let mut server = as_server_user(&bin.join("postgres"), root);
+    let server = Server {
+        bin,
+        root,
+        dir: dir.clone(),
+        port: free_port(),
+    };
+    spawn_server(&server);
+    let base = format!("postgres://postgres@127.0.0.1:{}/", server.port);
+    wait_until_up(&base, &dir);
+    Cluster {
+        base,
+        admin_db: "postgres".into(),
+        server: Some(server),
+    }
+}
+
+fn spawn_server(s: &Server) {
+    let mut server = as_server_user(&s.bin.join("postgres"), s.root);
     server
         .arg("-D")
-        .arg(&data)
-        .args(["-p", &port.to_string(), "-k"])
-        .arg(&dir)
+        .arg(s.dir.join("data"))
+        .args(["-p", &s.port.to_string(), "-k"])
+        .arg(&s.dir)
         .args([
             "-c",
             "listen_addresses=127.0.0.1",
@@ -149,7 +175,13 @@ fn start_cluster() -> Cluster {
             "log_min_messages=fatal",
         ])
         .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(dir.join("server.log")).unwrap());
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(s.dir.join("server.log"))
+                .unwrap(),
+        );
     // The server is a child of a thread that lives as long as the process, so its
     // parent-death signal fires only when the whole test process exits.
     let (tx, rx) = std::sync::mpsc::channel();
@@ -159,7 +191,9 @@ fn start_cluster() -> Cluster {
         let _ = child.wait();
     });
     rx.recv().unwrap();
-    let base = format!("postgres://postgres@127.0.0.1:{port}/");
+}
+
+fn wait_until_up(base: &str, dir: &Path) {
     let started = Instant::now();
     while query(&format!("{base}postgres"), "select 1").is_err() {
         assert!(
@@ -169,10 +203,34 @@ fn start_cluster() -> Cluster {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    Cluster {
-        base,
-        admin_db: "postgres".into(),
+}
+
+/// Whether this test process runs its own server (which it may then restart).
+pub fn owns_server() -> bool {
+    cluster().server.is_some()
+}
+
+/// Stops this process's PostgreSQL (fast shutdown: sessions are cut, open transactions rolled
+/// back), waits `down` and starts it again on the same port.
+pub fn restart_server(down: Duration) {
+    let cluster = cluster();
+    let server = cluster.server.as_ref().expect("an own server to restart");
+    let pid_file = server.dir.join("data/postmaster.pid");
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let pid = pid.lines().next().unwrap().trim().to_string();
+    let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    while Path::new("/proc").join(&pid).exists() && pid_file.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "PostgreSQL did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
+    std::thread::sleep(down);
+    spawn_server(server);
+    wait_until_up(&cluster.base, &server.dir);
 }
 
 fn cluster() -> &'static Cluster {
@@ -184,6 +242,7 @@ fn cluster() -> &'static Cluster {
             Cluster {
                 base: format!("{base}/"),
                 admin_db: db.split('?').next().unwrap_or("postgres").to_string(),
+                server: None,
             }
         }
         _ => start_cluster(),
