@@ -15,6 +15,32 @@ struct Case {
 }
 
 const GOOD_ROOT: (&str, &[u8]) = ("s/root — 1h.sql", b"select 1 as a");
+const GOOD_ROOT2: (&str, &[u8]) = ("s/root — 1h.sql", b"select 1 as a, 2 as b");
+/// `select (((…1…))) as a from s.root` with 500 levels of parentheses.
+const DEEP_PARENS: &[u8] = DEEP_PARENS_ARRAY.as_slice();
+const DEEP_PARENS_ARRAY: [u8; 1025] = {
+    let mut out = [0u8; 1025];
+    let head = b"select ";
+    let tail = b" as a from s.root";
+    let mut i = 0;
+    while i < head.len() {
+        out[i] = head[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < 500 {
+        out[head.len() + j] = b'(';
+        out[head.len() + 501 + j] = b')';
+        j += 1;
+    }
+    out[head.len() + 500] = b'1';
+    let mut k = 0;
+    while k < tail.len() {
+        out[head.len() + 1001 + k] = tail[k];
+        k += 1;
+    }
+    out
+};
 
 const CASES: &[Case] = &[
     Case {
@@ -284,6 +310,501 @@ const CASES: &[Case] = &[
         line: None,
         message: "Python file ignored",
     },
+    Case {
+        name: "dots in a table name",
+        files: &[GOOD_ROOT, ("s/a.b.c — 1h.sql", b"select 1")],
+        severity: "error",
+        file: "s/a.b.c — 1h.sql",
+        line: None,
+        message: "table name \"b.c\" is not a valid identifier",
+    },
+    Case {
+        name: "unicode letter in a table name",
+        files: &[GOOD_ROOT, ("s/cités — 1h.sql", b"select 1")],
+        severity: "error",
+        file: "s/cités — 1h.sql",
+        line: None,
+        message: "table name \"cités\" is not a valid identifier",
+    },
+    Case {
+        name: "table name starting with a digit",
+        files: &[GOOD_ROOT, ("s/1cities — 1h.sql", b"select 1")],
+        severity: "error",
+        file: "s/1cities — 1h.sql",
+        line: None,
+        message: "table name \"1cities\" is not a valid identifier",
+    },
+    Case {
+        name: "schema folder starting with a digit",
+        files: &[GOOD_ROOT, ("1s/cities — 1h.sql", b"select 1")],
+        severity: "error",
+        file: "1s/cities — 1h.sql",
+        line: None,
+        message: "schema name \"1s\" is not a valid identifier",
+    },
+    Case {
+        name: "table name of 53 characters",
+        files: &[
+            GOOD_ROOT,
+            (
+                "s/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa — 1h.sql",
+                b"select 1",
+            ),
+        ],
+        severity: "error",
+        file: "s/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa — 1h.sql",
+        line: None,
+        message: "is 53 characters long; the limit is 52",
+    },
+    Case {
+        name: "separator without interval",
+        files: &[GOOD_ROOT, ("s/t — .sql", b"select 1")],
+        severity: "error",
+        file: "s/t — .sql",
+        line: None,
+        message: "a separator but no interval after it in \"t — \"",
+    },
+    Case {
+        name: "separator before the name",
+        files: &[GOOD_ROOT, ("s/— 1h.sql", b"select 1")],
+        severity: "error",
+        file: "s/— 1h.sql",
+        line: None,
+        message: "more than one separator run in \"— 1h\"",
+    },
+    Case {
+        name: "two dots in a row",
+        files: &[GOOD_ROOT, ("s..t — 1h.sql", b"select 1")],
+        severity: "error",
+        file: "s..t — 1h.sql",
+        line: None,
+        message: "table name \".t\" is not a valid identifier",
+    },
+    Case {
+        name: "dot before the separator",
+        files: &[GOOD_ROOT, ("s/t. — 1h.sql", b"select 1")],
+        severity: "error",
+        file: "s/t. — 1h.sql",
+        line: None,
+        message: "table name \"\" is not a valid identifier",
+    },
+    Case {
+        name: "tab as a separator",
+        files: &[GOOD_ROOT, ("s/t\t1h.sql", b"select 1")],
+        severity: "error",
+        file: "s/t\t1h.sql",
+        line: None,
+        message: "table name \"t\\t1h\" is not a valid identifier",
+    },
+    Case {
+        name: "underscore is not a separator",
+        files: &[GOOD_ROOT, ("s/t_1h.sql", b"select 1")],
+        severity: "error",
+        file: "s/t_1h.sql",
+        line: None,
+        message: "root without an interval: nothing depends on s.t_1h",
+    },
+    Case {
+        name: "bad interval 20 folders deep",
+        files: &[
+            GOOD_ROOT,
+            (
+                "d0/d1/d2/d3/d4/d5/d6/d7/d8/d9/d10/d11/d12/d13/d14/d15/d16/d17/d18/d19/s.deep — 1x.sql",
+                b"select 1",
+            ),
+        ],
+        severity: "error",
+        file: "d0/d1/d2/d3/d4/d5/d6/d7/d8/d9/d10/d11/d12/d13/d14/d15/d16/d17/d18/d19/s.deep — 1x.sql",
+        line: None,
+        message: "invalid interval \"1x\"",
+    },
+    Case {
+        name: "interval overflowing u64",
+        files: &[GOOD_ROOT, ("s/t — 99999999999999999999h.sql", b"select 1")],
+        severity: "error",
+        file: "s/t — 99999999999999999999h.sql",
+        line: None,
+        message: r#"invalid interval "99999999999999999999h": write a positive whole number"#,
+    },
+    Case {
+        name: "interval overflowing minutes",
+        files: &[GOOD_ROOT, ("s/t — 999999999999999999w.sql", b"select 1")],
+        severity: "error",
+        file: "s/t — 999999999999999999w.sql",
+        line: None,
+        message: r#"invalid interval "999999999999999999w": write a positive whole number"#,
+    },
+    Case {
+        name: "interval without unit",
+        files: &[GOOD_ROOT, ("s/t — 24.sql", b"select 1")],
+        severity: "error",
+        file: "s/t — 24.sql",
+        line: None,
+        message: r#"invalid interval "24": write a positive whole number"#,
+    },
+    Case {
+        name: "interval with an unknown unit",
+        files: &[GOOD_ROOT, ("s/t — 1y.sql", b"select 1")],
+        severity: "error",
+        file: "s/t — 1y.sql",
+        line: None,
+        message: r#"invalid interval "1y": write a positive whole number"#,
+    },
+    Case {
+        name: "fractional interval",
+        files: &[GOOD_ROOT, ("s/t — 1.5h.sql", b"select 1")],
+        severity: "error",
+        file: "s/t — 1.5h.sql",
+        line: None,
+        message: r#"invalid interval "1.5h": write a positive whole number"#,
+    },
+    Case {
+        name: "unit without a number",
+        files: &[GOOD_ROOT, ("s/t — h.sql", b"select 1")],
+        severity: "error",
+        file: "s/t — h.sql",
+        line: None,
+        message: r#"invalid interval "h": write a positive whole number"#,
+    },
+    Case {
+        name: "interval with a plus sign",
+        files: &[GOOD_ROOT, ("s/t — +1h.sql", b"select 1")],
+        severity: "error",
+        file: "s/t — +1h.sql",
+        line: None,
+        message: r#"invalid interval "+1h": write a positive whole number"#,
+    },
+    Case {
+        name: "compound interval",
+        files: &[GOOD_ROOT, ("s/t — 1h30m.sql", b"select 1")],
+        severity: "error",
+        file: "s/t — 1h30m.sql",
+        line: None,
+        message: r#"invalid interval "1h30m": write a positive whole number"#,
+    },
+    Case {
+        name: "fractional interval in a top-level name",
+        files: &[GOOD_ROOT, ("s.t — 1.5h.sql", b"select 1")],
+        severity: "error",
+        file: "s.t — 1.5h.sql",
+        line: None,
+        message: "invalid interval \"1.5h\"",
+    },
+    Case {
+        name: "conf line without =",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"distkey a\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "expected `key=value` (or `key: value`), found \"distkey a\"",
+    },
+    Case {
+        name: "conf line with an empty key",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"=a\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "invalid key \"\": keys are letters, digits and _",
+    },
+    Case {
+        name: "duplicate key in another case and with a colon",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"distkey=a\nDISTKEY: b\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(2),
+        message: "duplicate key `distkey` (first on line 1)",
+    },
+    Case {
+        name: "duplicate key in global.conf",
+        files: &[
+            GOOD_ROOT2,
+            ("global.conf", b"sortstyle=compound\nsortstyle=compound\n"),
+        ],
+        severity: "error",
+        file: "global.conf",
+        line: Some(2),
+        message: "duplicate key `sortstyle` (first on line 1)",
+    },
+    Case {
+        name: "quoted grantee",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"grant_select=\"jane\"\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "grant_select: invalid grantee \"\\\"jane\\\"\"",
+    },
+    Case {
+        name: "grantee with an unknown kind",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"grant_select=user jane\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "grant_select: invalid grantee \"user jane\"",
+    },
+    Case {
+        name: "unknown diststyle",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"diststyle=random\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "diststyle: \"random\" is not one of even, all, key, auto",
+    },
+    Case {
+        name: "unknown sortstyle",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"sortstyle=zigzag\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "sortstyle: \"zigzag\" is not one of compound, interleaved",
+    },
+    Case {
+        name: "distkey of two columns",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"distkey=a, b\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "distkey: a distribution key is one column",
+    },
+    Case {
+        name: "misspelt key",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"dist_key=a\n")],
+        severity: "warning",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "unknown key `dist_key` is ignored; the nearest known key is `distkey`",
+    },
+    Case {
+        name: "plain and + grantees mixed",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"grant_select=a, +b\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "grant_select: mixes plain names with +/- items",
+    },
+    Case {
+        name: "signed grantees after +=",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"grant_select+=a, -b\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "grant_select: with += or -= write plain names",
+    },
+    Case {
+        name: "zero timeout",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"timeout=0m\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "timeout: invalid interval \"0m\"",
+    },
+    Case {
+        name: "overflowing timeout",
+        files: &[
+            GOOD_ROOT2,
+            ("s/root.conf", b"timeout=99999999999999999999h\n"),
+        ],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "timeout: invalid interval \"99999999999999999999h\"",
+    },
+    Case {
+        name: "snapshots_interval that is not an interval",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"snapshots_interval=often\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "snapshots_interval: invalid interval \"often\"",
+    },
+    Case {
+        name: "negative snapshots_stored_for",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"snapshots_stored_for=-3d\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "snapshots_stored_for: invalid interval \"-3d\"",
+    },
+    Case {
+        name: "csv_delimiter of two characters",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"csv_delimiter=ab\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "csv_delimiter: \"ab\" is not one ASCII character other than a quote",
+    },
+    Case {
+        name: "UTF-8 BOM in a conf: stripped, lines still counted",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"\xef\xbb\xbfdistkey=zz\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "distkey zz is not a column of the query's output (columns: a, b)",
+    },
+    Case {
+        name: "UTF-16 conf",
+        files: &[
+            GOOD_ROOT2,
+            (
+                "s/root.conf",
+                b"\xff\xfed\x00i\x00s\x00t\x00k\x00e\x00y\x00=\x00a\x00\n\x00",
+            ),
+        ],
+        severity: "error",
+        file: "s/root.conf",
+        line: None,
+        message: "not valid UTF-8 (byte 0): save the file as UTF-8",
+    },
+    Case {
+        name: "Latin-1 in a conf comment",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"# caf\xe9\ndistkey=a\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: None,
+        message: "not valid UTF-8 (byte 5)",
+    },
+    Case {
+        name: "conf of no table",
+        files: &[GOOD_ROOT2, ("s/ghost.conf", b"distkey=a\n")],
+        severity: "warning",
+        file: "s/ghost.conf",
+        line: None,
+        message: "config applies to no table",
+    },
+    Case {
+        name: "UTF-16 query",
+        files: &[
+            GOOD_ROOT,
+            (
+                "s/t — 1h.sql",
+                b"\xff\xfes\x00e\x00l\x00e\x00c\x00t\x00 \x001\x00",
+            ),
+        ],
+        severity: "error",
+        file: "s/t — 1h.sql",
+        line: None,
+        message: "not valid UTF-8 (byte 0): save the file as UTF-8",
+    },
+    Case {
+        name: "Latin-1 test file",
+        files: &[
+            GOOD_ROOT,
+            ("s/root_test.sql", b"select \x27\xe9\x27 = \x27\xe9\x27"),
+        ],
+        severity: "error",
+        file: "s/root_test.sql",
+        line: None,
+        message: "not valid UTF-8 (byte 8)",
+    },
+    Case {
+        name: "zero-byte query file",
+        files: &[GOOD_ROOT, ("s/t — 1h.sql", b"")],
+        severity: "error",
+        file: "s/t — 1h.sql",
+        line: None,
+        message: "the file is empty: write the table's select query",
+    },
+    Case {
+        name: "whitespace-only query file",
+        files: &[GOOD_ROOT, ("s/t — 1h.sql", b" \n\t\r\n  ")],
+        severity: "error",
+        file: "s/t — 1h.sql",
+        line: None,
+        message: "the file is empty",
+    },
+    Case {
+        name: "comment-only query file",
+        files: &[GOOD_ROOT, ("s/t — 1h.sql", b"-- nothing\n/* here */")],
+        severity: "error",
+        file: "s/t — 1h.sql",
+        line: None,
+        message: "expected one select query",
+    },
+    Case {
+        name: "two statements in a query file",
+        files: &[GOOD_ROOT, ("s/t — 1h.sql", b"select 1; select 2")],
+        severity: "error",
+        file: "s/t — 1h.sql",
+        line: None,
+        message: "expected one select query, found `2 statements`",
+    },
+    Case {
+        name: "empty test file",
+        files: &[GOOD_ROOT, ("s/root_test.sql", b"")],
+        severity: "warning",
+        file: "s/root_test.sql",
+        line: None,
+        message: "the test file is empty: no tests run",
+    },
+    Case {
+        name: "NUL byte in a query",
+        files: &[GOOD_ROOT, ("s/t — 1h.sql", b"select 1\x00")],
+        severity: "warning",
+        file: "s/t — 1h.sql",
+        line: Some(1),
+        message: "the query does not parse",
+    },
+    Case {
+        name: "500 nested parentheses",
+        files: &[GOOD_ROOT, ("s/deep — 1h.sql", DEEP_PARENS)],
+        severity: "warning",
+        file: "s/deep — 1h.sql",
+        line: None,
+        message: "the query does not parse (sql parser error: recursion limit exceeded); dependencies were found by searching for table names instead: s.root",
+    },
+    Case {
+        name: "two-table cycle",
+        files: &[
+            GOOD_ROOT,
+            ("s/a — 1h.sql", b"select * from s.b"),
+            ("s/b — 1h.sql", b"select * from s.a"),
+        ],
+        severity: "error",
+        file: "s/a — 1h.sql",
+        line: None,
+        message: "dependency cycle between s.a, s.b",
+    },
+    Case {
+        name: "query of keywords only",
+        files: &[GOOD_ROOT, ("s/u — 1h.sql", b"select from from where")],
+        severity: "warning",
+        file: "s/u — 1h.sql",
+        line: None,
+        message: "the query does not parse",
+    },
+    Case {
+        name: "processor distkey not in its DDL",
+        files: &[
+            ("s/p_select.sql", b"select 1 as a"),
+            ("s/p.py", b"print(1)"),
+            ("s/p — 1h.sql", b"create table s.p (a int)"),
+            ("s/p.conf", b"distkey=b\n"),
+        ],
+        severity: "error",
+        file: "s/p.conf",
+        line: Some(1),
+        message: "distkey b is not a column of the create table DDL (columns: a)",
+    },
+    Case {
+        name: "processor DDL without an interval",
+        files: &[
+            GOOD_ROOT,
+            ("s/p_select.sql", b"select 1 as a"),
+            ("s/p.py", b"print(1)"),
+            ("s/p.sql", b"create table s.p (a int)"),
+        ],
+        severity: "error",
+        file: "s/p.sql",
+        line: None,
+        message: "root without an interval: nothing depends on s.p",
+    },
+    Case {
+        name: "requirements without a processor",
+        files: &[GOOD_ROOT, ("s/q_requirements.txt", b"requests")],
+        severity: "warning",
+        file: "s/q_requirements.txt",
+        line: None,
+        message: "requirements ignored: s.q is not a processor table (no q.py)",
+    },
 ];
 
 #[test]
@@ -414,4 +935,100 @@ fn symlink_loops_are_reported() {
     let run = p.run(&["check", "--format", "json"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(run.stdout.contains("symbolic link loop"), "{}", run.stdout);
+}
+
+/// Odd but valid inputs: accepted, with what duro makes of them.
+#[test]
+fn odd_but_valid_inputs_are_accepted() {
+    let p = Project::new();
+    // Names are case-insensitive; units too.
+    p.write("S/Cities — 1H.sql", "select 1 as a, 2 as b");
+    // The separator is any run of - — – space and no-break space, so `— -1h` is the interval 1h.
+    p.write("s/t — -1h.sql", "select a from s.cities");
+    // A UTF-8 byte-order mark is dropped.
+    p.write("s/bom — 2h.sql", b"\xef\xbb\xbfselect a from s.cities");
+    // Exactly 52 characters.
+    p.write(&format!("s/{} — 1h.sql", "a".repeat(52)), "select 1 as a");
+    // Resets (null, None, empty) of a value that would be an error if inherited.
+    p.write("s.conf", "distkey=zz\nsortkey=zz\n");
+    p.write("s/cities.conf", "distkey=null\nsortkey=None\n");
+    p.write("s/t.conf", "distkey=\nsortkey=\n");
+    p.write("s/bom.conf", "distkey=None\nsortkey=null\n");
+    p.write(
+        &format!("s/{}.conf", "a".repeat(52)),
+        "distkey=\nsortkey=\n",
+    );
+    // A quote as the CSV delimiter reaches SQL only as an escaped literal.
+    p.write("global.conf", "csv_delimiter='\n");
+    let run = p.run(&["check", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.json(), serde_json::json!([]));
+    let graph = p.run(&["graph", "--format", "json"]).json();
+    let tables: Vec<(String, u64)> = graph["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_string(),
+                t["interval_minutes"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert!(tables.contains(&("s.cities".into(), 60)), "{tables:?}");
+    assert!(tables.contains(&("s.t".into(), 60)), "{tables:?}");
+    assert!(tables.contains(&("s.bom".into(), 120)), "{tables:?}");
+}
+
+/// A 5 MB query (400 000 columns) and a 5 MB comment are checked in bounded time.
+#[test]
+fn huge_files_do_not_hang() {
+    let p = Project::new();
+    p.write("s/root — 1h.sql", "select 1 as a");
+    let mut wide = String::from("select 1 as a");
+    for i in 1..400_000 {
+        wide.push_str(&format!(", {i} as c{i}"));
+    }
+    wide.push_str(" from s.root");
+    assert!(wide.len() > 5_000_000);
+    p.write("s/wide — 1h.sql", &wide);
+    p.write(
+        "s/commented — 1h.sql",
+        format!("select a from s.root -- {}", "x".repeat(5_000_000)),
+    );
+    let started = std::time::Instant::now();
+    let run = p.run(&["check", "--format", "json"]);
+    let elapsed = started.elapsed();
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        elapsed < std::time::Duration::from_secs(60),
+        "check took {elapsed:?}"
+    );
+}
+
+/// Deeply nested subqueries and long union chains fall back with a warning, never a crash.
+/// Ignored until fixed: the parser runs on rayon threads with 2 MB stacks (src/analysis.rs),
+/// and 15 nested subqueries already overflow them in a debug build (the process aborts);
+/// 20 000 `union all` branches overflow even the main thread.
+#[test]
+#[ignore = "stack overflow in lineage parsing; see the comment"]
+fn deep_queries_do_not_overflow_the_stack() {
+    let p = Project::new();
+    p.write("s/root — 1h.sql", "select 1 as a");
+    let n = 500;
+    p.write(
+        "s/nested — 1h.sql",
+        format!(
+            "select a from {}s.root{}",
+            "(select a from ".repeat(n),
+            ") x".repeat(n)
+        ),
+    );
+    let unions: Vec<String> = (0..20_000)
+        .map(|i| format!("select {i} as a from s.root"))
+        .collect();
+    p.write("s/unions — 1h.sql", unions.join(" union all "));
+    let run = p.run(&["check", "--format", "json"]);
+    assert!(!run.stderr.contains("overflow"), "{}", run.stderr);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }

@@ -1,6 +1,7 @@
-//! Crash safety: `duro run` killed with SIGKILL at random moments (50 times here; set
-//! DURO_CRASH_ITERATIONS for more) always leaves the table present with either its old or its new
-//! complete contents, readable through a dependent view, and nothing the next run does not clean.
+//! Crash safety: `duro run` killed with SIGKILL at random moments (100 times for a plain table and
+//! 50 for a processor table here; DURO_CRASH_ITERATIONS sets both, scripts/crash-soak.sh runs
+//! 1,000 each) always leaves the table present with either its old or its new complete contents,
+//! readable through a dependent view, and nothing the next run does not clean.
 //! Also: SIGTERM stops a creator cleanly, rolling back and releasing its lease.
 
 mod common;
@@ -24,35 +25,31 @@ impl Lcg {
     }
 }
 
-fn contents(db: &TestDb) -> (i64, i64, i64) {
-    let row = db.exec("select count(*), count(distinct v), coalesce(max(v), -1) from s.t");
+fn contents(db: &TestDb, table: &str) -> (i64, i64, i64) {
+    let row = db.exec(&format!(
+        "select count(*), count(distinct v), coalesce(max(v), -1) from {table}"
+    ));
     let get = |i: usize| row[0][i].as_deref().unwrap().parse::<i64>().unwrap();
     (get(0), get(1), get(2))
 }
 
-#[test]
-fn kill_9_at_random_moments_never_loses_the_table() {
-    let iterations: u64 = std::env::var("DURO_CRASH_ITERATIONS")
+fn iterations(default: u64) -> u64 {
+    std::env::var("DURO_CRASH_ITERATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
-    let db = TestDb::new("crash");
-    db.exec(
-        "create schema raw; create table raw.version (v int); insert into raw.version values (0);",
-    );
-    let p = Project::on_postgres(&db.url, "[creator]\nretries = 0\nlease_seconds = 1\n");
-    p.write(
-        "s/t — 1h.sql",
-        format!(
-            "select g as id, x.v from generate_series(1, {ROWS}) g, raw.version x, pg_sleep(0.05) s"
-        ),
-    );
-    assert_eq!(p.run(&["schedule"]).code, 0);
-    let first = p.run(&["run", "s.t"]);
-    assert_eq!(first.code, 0, "{}", first.stderr);
-    db.exec("create view public.vt as select id, v from s.t");
+        .unwrap_or(default)
+}
 
-    let mut rng = Lcg(0x5eed ^ std::process::id() as u64);
+/// Rebuilds `table` again and again, killing `duro run` with SIGKILL after a random delay below
+/// `max_delay_ms`; after every kill the table (and a view on it) must hold one complete version.
+fn kill_loop(db: &TestDb, p: &Project, table: &str, iterations: u64, max_delay_ms: u64) {
+    assert_eq!(p.run(&["schedule"]).code, 0);
+    let first = p.run(&["run", table]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let view = format!("public.v_{}", table.replace('.', "_"));
+    db.exec(&format!("create view {view} as select id, v from {table}"));
+
+    let mut rng = Lcg(0x5eed ^ std::process::id() as u64 ^ iterations);
     let mut committed = 0;
     let mut kills = 0;
     for i in 1..=iterations as i64 {
@@ -61,12 +58,12 @@ fn kill_9_at_random_moments_never_loses_the_table() {
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut child = loop {
             let child = p
-                .command(&["run", "s.t"])
+                .command(&["run", table])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap();
-            std::thread::sleep(Duration::from_millis(rng.next(250)));
+            std::thread::sleep(Duration::from_millis(rng.next(max_delay_ms)));
             let mut child = child;
             match child.try_wait().unwrap() {
                 Some(status) if !status.success() => {
@@ -78,7 +75,10 @@ fn kill_9_at_random_moments_never_loses_the_table() {
                         .unwrap()
                         .read_to_string(&mut err)
                         .unwrap();
-                    assert!(err.contains("another process"), "iteration {i}: {err}");
+                    assert!(
+                        err.contains("another process"),
+                        "{table} iteration {i}: {err}"
+                    );
                     assert!(Instant::now() < deadline, "lease never freed");
                     std::thread::sleep(Duration::from_millis(100));
                 }
@@ -90,18 +90,21 @@ fn kill_9_at_random_moments_never_loses_the_table() {
         }
         child.kill().unwrap();
         child.wait().unwrap();
-        // The table is always there, complete, in one version.
-        let (count, versions, v) = contents(&db);
-        assert_eq!((count, versions), (ROWS, 1), "iteration {i}: torn table");
+        let (count, versions, v) = contents(db, table);
+        assert_eq!(
+            (count, versions),
+            (ROWS, 1),
+            "{table} iteration {i}: torn table"
+        );
         assert!(
             v == i || v == committed,
-            "iteration {i}: version {v}, expected {committed} or {i}"
+            "{table} iteration {i}: version {v}, expected {committed} or {i}"
         );
         committed = v;
         assert_eq!(
-            db.value("select count(*)::text from public.vt"),
+            db.value(&format!("select count(*)::text from {view}")),
             Some(ROWS.to_string()),
-            "iteration {i}: the dependent view"
+            "{table} iteration {i}: the dependent view"
         );
     }
     assert!(
@@ -110,9 +113,9 @@ fn kill_9_at_random_moments_never_loses_the_table() {
     );
     // The next run cleans up whatever the kills left and succeeds.
     std::thread::sleep(Duration::from_millis(1100));
-    let last = p.run(&["run", "s.t"]);
+    let last = p.run(&["run", table]);
     assert_eq!(last.code, 0, "{}", last.stderr);
-    assert_eq!(contents(&db), (ROWS, 1, iterations as i64));
+    assert_eq!(contents(db, table), (ROWS, 1, iterations as i64));
     assert!(db.leftovers().is_empty(), "{:?}", db.leftovers());
     let unfinished: i64 = p
         .sqlite()
@@ -124,8 +127,44 @@ fn kill_9_at_random_moments_never_loses_the_table() {
         .unwrap();
     assert_eq!(unfinished, 0, "abandoned runs are closed as cancelled");
     eprintln!(
-        "{iterations} iterations, {kills} killed mid-run, last committed version {committed}"
+        "{table}: {iterations} iterations, {kills} killed mid-run, last committed version {committed}"
     );
+}
+
+fn setup(label: &str) -> (TestDb, Project) {
+    let db = TestDb::new(label);
+    db.exec(
+        "create schema raw; create table raw.version (v int); insert into raw.version values (0);",
+    );
+    let p = Project::on_postgres(&db.url, "[creator]\nretries = 0\nlease_seconds = 1\n");
+    (db, p)
+}
+
+#[test]
+fn kill_9_at_random_moments_never_loses_a_plain_table() {
+    let (db, p) = setup("crash");
+    p.write(
+        "s/t — 1h.sql",
+        format!(
+            "select g as id, x.v from generate_series(1, {ROWS}) g, raw.version x, pg_sleep(0.05) s"
+        ),
+    );
+    kill_loop(&db, &p, "s.t", iterations(100), 250);
+}
+
+#[test]
+fn kill_9_at_random_moments_never_loses_a_processor_table() {
+    let (db, p) = setup("crash_processor");
+    p.write(
+        "s/p_select.sql",
+        format!("select g as id, x.v from generate_series(1, {ROWS}) g, raw.version x"),
+    );
+    p.write("s/p — 1h.sql", "create table s.p (id int, v int)");
+    p.write(
+        "s/p.py",
+        "import shutil, sys, time\ntime.sleep(0.05)\nshutil.copyfile(sys.argv[1], sys.argv[2])\n",
+    );
+    kill_loop(&db, &p, "s.p", iterations(50), 600);
 }
 
 #[test]

@@ -1,5 +1,8 @@
 //! Property tests: the file-name parser, the config parser, the statement splitter and lineage
 //! never panic on any input, and well-formed names and configs round-trip.
+//!
+//! Each property runs 2000 cases by default (a few seconds in CI). To fuzz at scale, set
+//! `DURO_FUZZ_CASES`, e.g. `DURO_FUZZ_CASES=100000 cargo test --release --test properties`.
 
 use duro::catalog::naming::{FileRole, classify};
 use duro::catalog::table_config::{self, Op};
@@ -36,8 +39,22 @@ fn interval() -> impl Strategy<Value = (u64, char, u64)> {
         })
 }
 
+/// Cases per property: `DURO_FUZZ_CASES`, default 2000.
+fn config() -> ProptestConfig {
+    let cases = std::env::var("DURO_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    ProptestConfig {
+        cases,
+        // Shrinking a rare failure out of 100 000 cases must not take forever.
+        max_shrink_iters: 10_000,
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(config())]
 
     #[test]
     fn classify_never_panics(path in "\\PC{0,60}") {
@@ -91,6 +108,29 @@ proptest! {
     }
 
     #[test]
+    fn config_parser_never_panics_on_conf_like_lines(
+        lines in prop::collection::vec(
+            (
+                "(grant_select|distkey|sortkey|sortstyle|diststyle|csv_delimiter|timeout|snapshots_interval|snapshots_stored_for|[a-zA-Z_ ]{0,12}|#|;)",
+                "( ?(=|:|\\+=|-=|\\+ =|- :) ?)?",
+                "(null|None|[+-]?[a-z0-9_$ ]{0,10}|group [a-z]{0,5}|role [a-z]{0,5}|[0-9]{1,25}[mhdwMHDWy]?|\\t|'|\"|\\$\\$|,|\\PC{0,8}){0,4}",
+            ),
+            0..12,
+        ),
+        crlf in any::<bool>(),
+    ) {
+        let eol = if crlf { "\r\n" } else { "\n" };
+        let text: String = lines.iter().map(|(k, op, v)| format!("{k}{op}{v}{eol}")).collect();
+        let (file, diagnostics) = table_config::parse("x.conf", &text);
+        for d in &diagnostics {
+            prop_assert!(d.line.is_none_or(|l| l as usize <= lines.len()), "{:?}", d);
+        }
+        for e in &file.entries {
+            prop_assert!(!e.key.is_empty());
+        }
+    }
+
+    #[test]
     fn config_lines_round_trip(
         entries in prop::collection::btree_map(
             prop::sample::select(vec!["distkey", "sortkey", "diststyle", "timeout", "snapshots_interval", "grant_select", "csv_delimiter"]),
@@ -138,6 +178,15 @@ proptest! {
         for statement in lexer::split_statements(&sql) {
             prop_assert!(sql.contains(statement.text.as_str()));
             prop_assert!(statement.line >= 1);
+        }
+    }
+
+    #[test]
+    fn splitter_never_panics_on_sql_like_text(sql in "(select|'|\"|--|/\\*|\\*/|\\$\\$|\\$q\\$|;|\n|[a-z]{1,4}| |E'|\\\\|\\(|\\)|\\PC){0,60}") {
+        for statement in lexer::split_statements(&sql) {
+            prop_assert!(sql.contains(statement.text.as_str()));
+            prop_assert!(statement.line >= 1);
+            prop_assert!(statement.line as usize <= sql.matches('\n').count() + 1);
         }
     }
 

@@ -49,6 +49,90 @@ impl WorkDir {
     }
 }
 
+/// How a script run ended.
+struct ScriptResult {
+    status: std::process::ExitStatus,
+    /// The end of what it printed (stdout, then stderr).
+    printed: Vec<u8>,
+}
+
+/// Kills a script's whole process group (children it forked included) when dropped: at the
+/// script's exit, and when the run is cancelled or times out.
+struct ProcessGroup(i32);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) with a negative pid signals the group we created for the script.
+        unsafe {
+            libc::kill(-self.0, libc::SIGKILL);
+        }
+    }
+}
+
+/// Bytes of output kept per stream: enough for the run record's tail, bounded whatever the
+/// script prints.
+const KEPT_OUTPUT: usize = 64 * 1024;
+
+async fn read_tail(stream: Option<impl tokio::io::AsyncRead + Unpin>) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let Some(mut stream) = stream else {
+        return Vec::new();
+    };
+    let mut kept = std::collections::VecDeque::with_capacity(KEPT_OUTPUT);
+    let mut buffer = vec![0u8; 16 * 1024];
+    while let Ok(n) = stream.read(&mut buffer).await {
+        if n == 0 {
+            break;
+        }
+        kept.extend(&buffer[..n]);
+        let excess = kept.len().saturating_sub(KEPT_OUTPUT);
+        kept.drain(..excess);
+    }
+    kept.into()
+}
+
+/// Runs `python script in out` in its own process group; returns once the script exits (its
+/// forked children are killed then, and do not hold the run).
+async fn run_script(
+    python: &Path,
+    script: &Path,
+    input: &Path,
+    output: &Path,
+    dir: &Path,
+) -> std::io::Result<ScriptResult> {
+    let mut child = tokio::process::Command::new(python)
+        .arg(script)
+        .arg(input)
+        .arg(output)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()?;
+    let group = child.id().map(|pid| ProcessGroup(pid as i32));
+    let stdout = tokio::spawn(read_tail(child.stdout.take()));
+    let stderr = tokio::spawn(read_tail(child.stderr.take()));
+    let status = child.wait().await?;
+    // Children left behind would keep the pipes open: end them with the script.
+    drop(group);
+    let grace = std::time::Duration::from_secs(2);
+    let mut printed = tokio::time::timeout(grace, stdout)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    printed.extend(
+        tokio::time::timeout(grace, stderr)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default(),
+    );
+    Ok(ScriptResult { status, printed })
+}
+
 /// What the script printed, its last 4,000 characters, for the run record.
 pub fn tail(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
@@ -121,21 +205,10 @@ pub async fn prepare(
         .await
         .map_err(|e| fail(format!("cannot write the processor script: {e}")))?;
     let output = work.output();
-    let result = tokio::process::Command::new(&python)
-        .arg(&script)
-        .arg(&input)
-        .arg(&output)
-        .current_dir(&work.path)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output()
+    let result = run_script(&python, &script, &input, &output, &work.path)
         .await
         .map_err(|e| fail(format!("cannot run {}: {e}", python.display())))?;
-    let printed = tail(&format!(
-        "{}{}",
-        String::from_utf8_lossy(&result.stdout),
-        String::from_utf8_lossy(&result.stderr)
-    ));
+    let printed = tail(&String::from_utf8_lossy(&result.printed));
     if !result.status.success() {
         return Err(fail(format!(
             "the processor of {name} failed ({}); its output ends with:\n{printed}",
