@@ -58,13 +58,104 @@ pub enum Grantee {
     Role(String),
 }
 
+/// PostgreSQL's reserved key words (and `role`, which only Redshift's grammar takes as a prefix):
+/// grantees are emitted unquoted, so none of these can be one.
+fn is_reserved(name: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "all",
+        "analyse",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "asymmetric",
+        "both",
+        "case",
+        "cast",
+        "check",
+        "collate",
+        "column",
+        "constraint",
+        "create",
+        "current_catalog",
+        "current_date",
+        "current_role",
+        "current_time",
+        "current_timestamp",
+        "current_user",
+        "default",
+        "deferrable",
+        "desc",
+        "distinct",
+        "do",
+        "else",
+        "end",
+        "except",
+        "false",
+        "fetch",
+        "for",
+        "foreign",
+        "from",
+        "grant",
+        "group",
+        "having",
+        "in",
+        "initially",
+        "intersect",
+        "into",
+        "lateral",
+        "leading",
+        "limit",
+        "localtime",
+        "localtimestamp",
+        "not",
+        "null",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "placing",
+        "primary",
+        "references",
+        "returning",
+        "role",
+        "select",
+        "session_user",
+        "some",
+        "symmetric",
+        "system_user",
+        "table",
+        "then",
+        "to",
+        "trailing",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "variadic",
+        "when",
+        "where",
+        "window",
+        "with",
+    ];
+    RESERVED.contains(&name.to_ascii_lowercase().as_str())
+}
+
 impl Grantee {
     /// Parses `jane`, `group analysts` or `role reader`; names must be plain identifiers.
     pub fn parse(text: &str) -> Result<Grantee, String> {
         let words: Vec<&str> = text.split_whitespace().collect();
         let check = |name: &str| {
-            if is_plain_identifier(name) {
+            if is_plain_identifier(name) && !is_reserved(name) {
                 Ok(name.to_string())
+            } else if is_plain_identifier(name) {
+                Err(format!(
+                    "invalid grantee {text:?}: {name:?} is a reserved SQL word and cannot name a user, group or role unquoted"
+                ))
             } else {
                 Err(format!(
                     "invalid grantee {text:?}: write a user name, `group name` or `role name` using letters, digits, _ and $"
@@ -576,5 +667,19 @@ mod tests {
             let (_, d) = parse("x.conf", &format!("{key}={value}"));
             assert!(d.iter().any(Diagnostic::is_error), "{key}={value} accepted");
         }
+    }
+
+    #[test]
+    fn reserved_words_are_not_grantees() {
+        for word in ["group", "SELECT", "order", "role", "user"] {
+            let err = Grantee::parse(word).unwrap_err();
+            assert!(err.contains("reserved SQL word"), "{word}: {err}");
+        }
+        assert!(Grantee::parse("group select").is_err());
+        assert_eq!(Grantee::parse("public"), Ok(Grantee::User("public".into())));
+        assert_eq!(
+            Grantee::parse("group analysts"),
+            Ok(Grantee::Group("analysts".into()))
+        );
     }
 }

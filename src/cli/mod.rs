@@ -175,8 +175,13 @@ fn now() -> Result<jiff::Timestamp, Failure> {
 }
 
 fn init_logging(format: TextOrJson) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DURO_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("DURO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Libraries that log request URLs and statement texts at debug level would print the webhook
+    // URL or a COPY statement's S3 credentials: they stay at info, whatever DURO_LOG says.
+    for quiet in ["ureq=info", "ureq_proto=info", "tokio_postgres=info"] {
+        filter = filter.add_directive(quiet.parse().expect("a valid directive"));
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -154,6 +154,17 @@ pub fn pg_config(url: &Secret) -> Result<(tokio_postgres::Config, Dialect), Ware
     Ok((config, dialect))
 }
 
+/// `host:port/database` of a connection config, for messages (never the user or password).
+fn where_of(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}/{}", config.get_dbname().unwrap_or(""))
+}
+
 /// The dialect of a configured warehouse, if duro can build on it here.
 pub fn dialect_of(kind: WarehouseKind) -> Option<Dialect> {
     match kind {
@@ -176,7 +187,10 @@ impl Connection {
         let tls = tls();
         let (client, connection) = config.connect(tls.clone()).await.map_err(|e| {
             let mut err = WarehouseError::from_pg(&e, None);
-            err.message = format!("cannot connect to the warehouse: {e}");
+            err.message = format!(
+                "cannot connect to the warehouse at {}: {e}",
+                where_of(&config)
+            );
             err.connection = true;
             err.transient = true;
             err
