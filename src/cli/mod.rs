@@ -206,6 +206,11 @@ pub fn main() -> i32 {
         }
     };
     init_logging(cli.log_format);
+    // SQL parsing recurses once per nesting level; the pool's threads get room for the deepest
+    // query the parser accepts (the memory is only reserved, not used).
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(64 << 20)
+        .build_global();
     match run(cli) {
         Ok(code) => code,
         Err(failure) => {

@@ -74,6 +74,7 @@ fn dialects(primary: SqlDialect) -> [Box<dyn Dialect>; 2] {
 /// Parses SQL with the primary dialect, then the other; returns the first dialect's error if
 /// both fail.
 pub fn parse(sql: &str, dialect: SqlDialect) -> Result<Vec<Statement>, String> {
+    too_deep(sql)?;
     let mut first_error = None;
     for d in dialects(dialect) {
         match Parser::parse_sql(d.as_ref(), sql) {
@@ -84,6 +85,44 @@ pub fn parse(sql: &str, dialect: SqlDialect) -> Result<Vec<Statement>, String> {
         }
     }
     Err(first_error.unwrap_or_default())
+}
+
+/// Deepest parenthesis nesting and most set operations the parser is given; beyond them its
+/// recursion (and the syntax tree's) would cost more stack and memory than any real query needs,
+/// so such a query gets the name search instead.
+const MAX_NESTING: usize = 48;
+const MAX_SET_OPERATIONS: usize = 500;
+
+fn too_deep(sql: &str) -> Result<(), String> {
+    let (mut depth, mut deepest, mut set_operations) = (0usize, 0usize, 0usize);
+    for token in lexer::significant(sql) {
+        match token.text {
+            "(" => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ")" => depth = depth.saturating_sub(1),
+            word if token.kind == lexer::Kind::Word
+                && ["union", "intersect", "except"]
+                    .iter()
+                    .any(|op| word.eq_ignore_ascii_case(op)) =>
+            {
+                set_operations += 1
+            }
+            _ => {}
+        }
+    }
+    if deepest > MAX_NESTING {
+        return Err(format!(
+            "nested {deepest} parentheses deep, more than the {MAX_NESTING} duro parses"
+        ));
+    }
+    if set_operations > MAX_SET_OPERATIONS {
+        return Err(format!(
+            "{set_operations} set operations (union, intersect, except), more than the {MAX_SET_OPERATIONS} duro parses"
+        ));
+    }
+    Ok(())
 }
 
 /// Context for resolving names: the managed tables and the schema of unqualified names.
