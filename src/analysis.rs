@@ -7,9 +7,12 @@ use crate::config::{Config, WarehouseKind};
 use crate::diagnostics::{self, Diagnostic};
 use crate::graph::{Graph, Node};
 use crate::ident::TableName;
-use crate::lineage::{Lineage, Resolver};
+use crate::lineage::{Lineage, ParsedQuery, Resolver};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Parsed queries by [`Resolver::cache_key`]: what an earlier schedule parsed.
+pub type ParseCache = HashMap<String, ParsedQuery>;
 
 /// A fully analysed views directory.
 #[derive(Debug)]
@@ -48,6 +51,17 @@ pub fn analyze(config: &Config) -> Result<(Tree, Analysis), CatalogError> {
 
 /// Analyses files already read.
 pub fn analyze_tree(tree: &Tree, config: &Config) -> Analysis {
+    analyze_tree_with(tree, config, &ParseCache::new()).0
+}
+
+/// Analyses files already read, taking parsed queries from `cache` where it has them (parsing
+/// dominates the analysis of a large directory). Also returns the parsed query of every table,
+/// by key: the cache the next schedule wants.
+pub fn analyze_tree_with(
+    tree: &Tree,
+    config: &Config,
+    cache: &ParseCache,
+) -> (Analysis, ParseCache) {
     let started = std::time::Instant::now();
     let catalog = catalog::build(tree);
     tracing::debug!(elapsed = ?started.elapsed(), "catalog built");
@@ -57,12 +71,27 @@ pub fn analyze_tree(tree: &Tree, config: &Config) -> Analysis {
         default_schema: &config.scheduler.default_schema,
         dialect: config.sql_dialect(),
     };
-    let lineages: BTreeMap<TableName, Lineage> = catalog
+    let analysed: Vec<(TableName, Lineage, String, ParsedQuery)> = catalog
         .tables
         .par_iter()
-        .map(|(name, spec)| (name.clone(), resolver.analyze(name, &spec.query().text)))
+        .map(|(name, spec)| {
+            let sql = &spec.query().text;
+            let key = resolver.cache_key(sql);
+            let parsed = match cache.get(&key) {
+                Some(hit) => hit.clone(),
+                None => resolver.parse_query(sql),
+            };
+            let lineage = resolver.resolve(name, sql, &parsed);
+            (name.clone(), lineage, key, parsed)
+        })
         .collect();
-    tracing::debug!(elapsed = ?started.elapsed(), "lineage parsed");
+    let mut lineages = BTreeMap::new();
+    let mut used = ParseCache::with_capacity(analysed.len());
+    for (name, lineage, key, parsed) in analysed {
+        lineages.insert(name, lineage);
+        used.insert(key, parsed);
+    }
+    tracing::debug!(elapsed = ?started.elapsed(), cached = cache.len(), "lineage parsed");
     let nodes = catalog
         .tables
         .iter()
@@ -93,10 +122,11 @@ pub fn analyze_tree(tree: &Tree, config: &Config) -> Analysis {
     found.extend(checks::graph_checks(&catalog, &graph));
     diagnostics::sort(&mut found);
     found.dedup();
-    Analysis {
+    let analysis = Analysis {
         catalog,
         lineages,
         graph,
         diagnostics: found,
-    }
+    };
+    (analysis, used)
 }

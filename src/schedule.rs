@@ -9,6 +9,7 @@ use crate::gitinfo;
 use crate::graph::Graph;
 use crate::state::{ScheduleChanges, ScheduleRecord, ScheduledTable, StateError, Store};
 use jiff::Timestamp;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -71,11 +72,12 @@ fn to_json<T: Serialize>(value: &T) -> String {
 
 /// Turns an analysis into the rows the state stores.
 pub fn scheduled_tables(analysis: &Analysis) -> Vec<ScheduledTable> {
+    // Serialising and hashing each table is independent: spread over the rayon pool, in order.
     analysis
         .catalog
         .tables
-        .values()
-        .map(|spec| scheduled_table(spec, &analysis.graph))
+        .par_iter()
+        .map(|(_, spec)| scheduled_table(spec, &analysis.graph))
         .collect()
 }
 
@@ -136,7 +138,8 @@ pub fn run(config: &Config, store: &mut Store, now: Timestamp) -> Result<Outcome
     {
         return Ok(Outcome::NothingChanged { last });
     }
-    let analysis = analysis::analyze_tree(&tree, config);
+    let cache = store.parse_cache()?;
+    let (analysis, parsed) = analysis::analyze_tree_with(&tree, config, &cache);
     tracing::debug!(elapsed = ?started.elapsed(), "analysed");
     if analysis.has_errors() {
         return Err(ScheduleError::Checks(analysis.diagnostics));
@@ -144,6 +147,7 @@ pub fn run(config: &Config, store: &mut Store, now: Timestamp) -> Result<Outcome
     let tables = scheduled_tables(&analysis);
     let git_commit = gitinfo::head_commit(&config.views);
     let changes = store.apply_schedule(&tables, &content_hash, git_commit.as_deref(), now)?;
+    store.save_parse_cache(&cache, &parsed)?;
     tracing::debug!(elapsed = ?started.elapsed(), "written");
     Ok(Outcome::Scheduled {
         changes,

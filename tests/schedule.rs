@@ -325,3 +325,41 @@ fn allow_cycles_breaks_them_deterministically() {
         ["s.b", "s.a"]
     );
 }
+
+/// Queries parsed by an earlier schedule are kept by their text and judged against the catalog
+/// of the current one: a table that appears turns an unchanged query's source into a dependency.
+#[test]
+fn parsed_queries_are_kept_and_judged_against_the_current_catalog() {
+    let p = Project::new();
+    p.write("s/a — 1h.sql", "select 1 as x");
+    p.write("s/b — 1h.sql", "select x from s.a join s.c using (x)");
+    assert_eq!(p.run(&["schedule"]).code, 0);
+    let kept = |p: &Project| -> i64 {
+        p.sqlite()
+            .query_row("select count(*) from parse_cache", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(kept(&p), 2);
+    let deps_of_b = |p: &Project| -> Vec<String> {
+        let db = p.sqlite();
+        let mut stmt = db
+            .prepare("select depends_on from dependencies where table_name = 's.b' order by 1")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(deps_of_b(&p), ["s.a"]);
+
+    p.write("s/c — 1h.sql", "select 3 as x");
+    let run = p.run(&["schedule"]);
+    assert!(run.stdout.contains("New tables: s.c."), "{}", run.stdout);
+    assert_eq!(kept(&p), 3);
+    assert_eq!(deps_of_b(&p), ["s.a", "s.c"]);
+
+    // A changed query replaces its entry; the old one is not kept.
+    p.write("s/b — 1h.sql", "select x from s.a");
+    assert_eq!(p.run(&["schedule"]).code, 0);
+    assert_eq!(kept(&p), 3);
+}

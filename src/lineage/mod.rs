@@ -5,6 +5,7 @@
 pub mod lexer;
 
 use crate::ident::TableName;
+use serde::{Deserialize, Serialize};
 use sqlparser::ast::{
     Expr, Ident, ObjectName, Query, SelectItem, SetExpr, Statement, TableFactor, Visit, Visitor,
 };
@@ -14,7 +15,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::ops::ControlFlow;
 
 /// A relation as written in a query, after case folding (unquoted parts are lower-cased).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Relation {
     pub schema: String,
     pub name: String,
@@ -47,6 +48,19 @@ pub struct Lineage {
     /// The parser's message when the query did not parse (then the fallback search was used).
     pub parse_error: Option<String>,
     /// The statement is something else than a single query.
+    pub not_a_query: Option<String>,
+}
+
+/// What parsing a query yields before its names are judged against the catalog. It depends only
+/// on the query's text, the dialect and the default schema ([`Resolver::cache_key`]), so the
+/// scheduler keeps it between runs and parses only queries it has not seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParsedQuery {
+    /// Every relation read, CTE names left out.
+    pub relations: BTreeSet<Relation>,
+    pub output_columns: Option<Vec<String>>,
+    /// Set when the query did not parse; the name search then runs on the text.
+    pub parse_error: Option<String>,
     pub not_a_query: Option<String>,
 }
 
@@ -156,24 +170,36 @@ impl Resolver<'_> {
 
     /// Analyses a table's query. `this` is the table the query defines (for self-references).
     pub fn analyze(&self, this: &TableName, sql: &str) -> Lineage {
-        let mut lineage = Lineage::default();
+        self.resolve(this, sql, &self.parse_query(sql))
+    }
+
+    /// The key under which [`Resolver::parse_query`]'s result for `sql` may be kept.
+    pub fn cache_key(&self, sql: &str) -> String {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(format!("{:?}\0{}\0", self.dialect, self.default_schema).as_bytes());
+        hasher.update(sql.as_bytes());
+        hasher.finalize().to_hex().to_string()
+    }
+
+    /// Parses a query: the relations it reads and its output columns.
+    pub fn parse_query(&self, sql: &str) -> ParsedQuery {
+        let mut parsed = ParsedQuery::default();
         let statements = match parse(sql, self.dialect) {
             Ok(statements) => statements,
             Err(error) => {
-                lineage.parse_error = Some(error);
-                self.fallback(this, sql, &mut lineage);
-                return lineage;
+                parsed.parse_error = Some(error);
+                return parsed;
             }
         };
         match statements.as_slice() {
             [Statement::Query(query)] => {
-                lineage.output_columns = output_columns(query);
+                parsed.output_columns = output_columns(query);
             }
             [other] => {
-                lineage.not_a_query = Some(first_words(&other.to_string()));
+                parsed.not_a_query = Some(first_words(&other.to_string()));
             }
-            [] => lineage.not_a_query = Some("nothing".into()),
-            _ => lineage.not_a_query = Some(format!("{} statements", statements.len())),
+            [] => parsed.not_a_query = Some("nothing".into()),
+            _ => parsed.not_a_query = Some(format!("{} statements", statements.len())),
         }
         let mut collector = Collector {
             ctes: Vec::new(),
@@ -181,8 +207,25 @@ impl Resolver<'_> {
             resolver: self,
         };
         let _ = statements.visit(&mut collector);
-        for relation in collector.relations {
-            self.classify(this, relation, &mut lineage);
+        parsed.relations = collector.relations;
+        parsed
+    }
+
+    /// Judges a parsed query's relations against the catalog (a query that did not parse gets
+    /// the name search over `sql`).
+    pub fn resolve(&self, this: &TableName, sql: &str, parsed: &ParsedQuery) -> Lineage {
+        let mut lineage = Lineage {
+            output_columns: parsed.output_columns.clone(),
+            parse_error: parsed.parse_error.clone(),
+            not_a_query: parsed.not_a_query.clone(),
+            ..Lineage::default()
+        };
+        if parsed.parse_error.is_some() {
+            self.fallback(this, sql, &mut lineage);
+            return lineage;
+        }
+        for relation in &parsed.relations {
+            self.classify(this, relation.clone(), &mut lineage);
         }
         lineage
     }
@@ -309,7 +352,9 @@ pub fn output_columns(query: &Query) -> Option<Vec<String>> {
                     .map(|item| match item {
                         SelectItem::ExprWithAlias { alias, .. } => Some(ident_name(alias)),
                         SelectItem::UnnamedExpr(expr) => expr_name(expr),
-                        SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => None,
+                        SelectItem::Wildcard(_)
+                        | SelectItem::QualifiedWildcard(..)
+                        | SelectItem::ExprWithAliases { .. } => None,
                     })
                     .collect();
             }
@@ -494,6 +539,25 @@ mod tests {
         assert!(lineage("drop table first.cities").not_a_query.is_some());
         assert!(lineage("select 1; select 2").not_a_query.is_some());
         assert!(lineage("select 1").not_a_query.is_none());
+    }
+
+    #[test]
+    fn parse_cache_keys_cover_text_dialect_and_default_schema() {
+        let managed = managed();
+        let resolver = |dialect, default_schema| Resolver {
+            managed: &managed,
+            default_schema,
+            dialect,
+        };
+        let sql = "select * from people";
+        let key = resolver(SqlDialect::Postgres, "public").cache_key(sql);
+        assert_eq!(key, resolver(SqlDialect::Postgres, "public").cache_key(sql));
+        assert_ne!(key, resolver(SqlDialect::Redshift, "public").cache_key(sql));
+        assert_ne!(key, resolver(SqlDialect::Postgres, "other").cache_key(sql));
+        assert_ne!(
+            key,
+            resolver(SqlDialect::Postgres, "public").cache_key("select * from people ")
+        );
     }
 
     #[test]

@@ -91,4 +91,11 @@ create table run_counts (
 insert into run_counts (table_name, outcome, count)
     select table_name, outcome, count(*) from runs where outcome is not null group by 1, 2;
 "#,
+    // 4: what the scheduler parsed, by query text, so that a schedule parses only new queries.
+    r#"
+create table parse_cache (
+    key text primary key,
+    parsed text not null
+) without rowid;
+"#,
 ];

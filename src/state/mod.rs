@@ -3,6 +3,7 @@
 
 mod migrations;
 mod notifications;
+mod parse_cache;
 mod runs;
 mod stats;
 
