@@ -7,6 +7,7 @@ use crate::diagnostics::Diagnostic;
 use crate::graph::Graph;
 use crate::ident::TableName;
 use crate::lineage::{self, Lineage, SqlDialect, lexer};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 /// The line a sqlparser message points at ("… at Line: 3, Column: 7").
@@ -54,12 +55,14 @@ pub fn table_checks(
         d.line = parser_line(error);
         out.push(d);
     } else if let Some(found) = &lineage.not_a_query {
-        out.push(at(
-            query,
-            &spec.name,
-            format!("expected one select query, found `{found}`: the file must hold a single select (or with … select)"),
-            true,
-        ));
+        let message = if found == "nothing" {
+            "the file holds only comments: write the table's select query".to_string()
+        } else {
+            format!(
+                "expected one select query, found `{found}`: the file must hold a single select (or with … select)"
+            )
+        };
+        out.push(at(query, &spec.name, message, true));
     }
     let mut columns = lineage.output_columns.clone();
     if spec.processor.is_some() {
@@ -82,7 +85,18 @@ pub fn table_checks(
                 .unwrap_or_default();
             let parsed_ok = match lineage::parse(&statement.text, dialect) {
                 Ok(s) => matches!(s.as_slice(), [sqlparser::ast::Statement::Query(_)]),
-                Err(_) => true,
+                Err(error) => {
+                    out.push(
+                        at(
+                            tests,
+                            &spec.name,
+                            format!("a test does not parse ({error}); it will run as written"),
+                            false,
+                        )
+                        .at_line(statement.line),
+                    );
+                    true
+                }
             };
             if !(first == "select" || first == "with") || !parsed_ok {
                 out.push(
@@ -250,10 +264,12 @@ pub fn all_table_checks(
     dialect: SqlDialect,
     warehouse: WarehouseKind,
 ) -> Vec<Diagnostic> {
+    // Independent per table (the tests' statements are parsed here): spread over the rayon pool,
+    // collected in catalog order.
     catalog
         .tables
-        .values()
-        .flat_map(|spec| table_checks(spec, &lineages[&spec.name], dialect, warehouse))
+        .par_iter()
+        .flat_map_iter(|(name, spec)| table_checks(spec, &lineages[name], dialect, warehouse))
         .collect()
 }
 

@@ -370,7 +370,7 @@ const CASES: &[Case] = &[
         severity: "error",
         file: "s/— 1h.sql",
         line: None,
-        message: "more than one separator run in \"— 1h\"",
+        message: "no table name before the interval in \"— 1h\"",
     },
     Case {
         name: "two dots in a row",
@@ -378,7 +378,7 @@ const CASES: &[Case] = &[
         severity: "error",
         file: "s..t — 1h.sql",
         line: None,
-        message: "table name \".t\" is not a valid identifier",
+        message: "\"s..t\" has an empty schema or table name next to a dot",
     },
     Case {
         name: "dot before the separator",
@@ -386,7 +386,7 @@ const CASES: &[Case] = &[
         severity: "error",
         file: "s/t. — 1h.sql",
         line: None,
-        message: "table name \"\" is not a valid identifier",
+        message: "\"t.\" has an empty schema or table name next to a dot",
     },
     Case {
         name: "tab as a separator",
@@ -574,6 +574,22 @@ const CASES: &[Case] = &[
         message: "unknown key `dist_key` is ignored; the nearest known key is `distkey`",
     },
     Case {
+        name: "unknown key like no known one",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"zzzqqq=1\n")],
+        severity: "warning",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "unknown key `zzzqqq` is ignored; the known keys are grant_select, distkey",
+    },
+    Case {
+        name: "empty grantee between commas",
+        files: &[GOOD_ROOT2, ("s/root.conf", b"grant_select=a,,b\n")],
+        severity: "error",
+        file: "s/root.conf",
+        line: Some(1),
+        message: "grant_select: \"a,,b\" has an empty item between commas",
+    },
+    Case {
         name: "plain and + grantees mixed",
         files: &[GOOD_ROOT2, ("s/root.conf", b"grant_select=a, +b\n")],
         severity: "error",
@@ -717,7 +733,7 @@ const CASES: &[Case] = &[
         severity: "error",
         file: "s/t — 1h.sql",
         line: None,
-        message: "expected one select query",
+        message: "the file holds only comments: write the table's select query",
     },
     Case {
         name: "two statements in a query file",
@@ -726,6 +742,17 @@ const CASES: &[Case] = &[
         file: "s/t — 1h.sql",
         line: None,
         message: "expected one select query, found `2 statements`",
+    },
+    Case {
+        name: "unparsable test",
+        files: &[
+            GOOD_ROOT,
+            ("s/root_test.sql", b"select 1 as ok;\nselect from where (("),
+        ],
+        severity: "warning",
+        file: "s/root_test.sql",
+        line: Some(2),
+        message: "a test does not parse (sql parser error: ",
     },
     Case {
         name: "empty test file",

@@ -81,6 +81,10 @@ pub enum NamingError {
     ExtraSeparator { stem: String },
     #[error("a separator but no interval after it in {stem:?}: write e.g. `table — 24h.sql`")]
     MissingInterval { stem: String },
+    #[error("no table name before the interval in {stem:?}: name the file like `table — 24h.sql`")]
+    MissingName { stem: String },
+    #[error("{base:?} has an empty schema or table name next to a dot: write `schema.table`")]
+    EmptyPart { base: String },
     #[error("{kind} files take no interval: name it `{expected}`")]
     UnexpectedInterval {
         kind: &'static str,
@@ -95,6 +99,11 @@ pub fn split_interval(stem: &str) -> Result<(&str, Option<&str>), NamingError> {
     };
     let name = &stem[..start];
     let rest = stem[start..].trim_start_matches(is_separator);
+    if name.is_empty() && !rest.is_empty() && !rest.contains(is_separator) {
+        return Err(NamingError::MissingName {
+            stem: stem.to_string(),
+        });
+    }
     if rest.is_empty() {
         return Err(NamingError::MissingInterval {
             stem: stem.to_string(),
@@ -111,6 +120,11 @@ pub fn split_interval(stem: &str) -> Result<(&str, Option<&str>), NamingError> {
 /// Resolves a base name to a table: `schema.table` as is, else the immediate folder is the schema.
 pub fn resolve_table(folders: &[&str], base: &str) -> Result<TableName, NamingError> {
     if base.contains('.') {
+        if base.split('.').any(str::is_empty) {
+            return Err(NamingError::EmptyPart {
+                base: base.to_string(),
+            });
+        }
         return Ok(TableName::parse(base)?);
     }
     match folders.last() {

@@ -250,10 +250,15 @@ pub fn parse(path: &str, text: &str) -> (ConfFile, Vec<Diagnostic>) {
         }
         if !KNOWN_KEYS.contains(&key.as_str()) {
             diagnostics.push(
-                Diagnostic::warning(format!(
-                    "unknown key `{key}` is ignored; the nearest known key is `{}`",
-                    nearest_key(&key)
-                ))
+                Diagnostic::warning(match nearest_key(&key) {
+                    Some(nearest) => format!(
+                        "unknown key `{key}` is ignored; the nearest known key is `{nearest}`"
+                    ),
+                    None => format!(
+                        "unknown key `{key}` is ignored; the known keys are {}",
+                        KNOWN_KEYS.join(", ")
+                    ),
+                })
                 .in_file(path)
                 .at_line(line),
             );
@@ -280,13 +285,14 @@ pub fn parse(path: &str, text: &str) -> (ConfFile, Vec<Diagnostic>) {
     (file, diagnostics)
 }
 
-/// The known key closest (by edit distance) to an unknown one.
-pub fn nearest_key(key: &str) -> &'static str {
-    KNOWN_KEYS
+/// The known key closest (by edit distance) to an unknown one, if it is close enough to be
+/// a likely misspelling (a third of its letters, at least two, differ).
+pub fn nearest_key(key: &str) -> Option<&'static str> {
+    let (distance, nearest) = KNOWN_KEYS
         .iter()
-        .min_by_key(|known| edit_distance(key, known))
-        .copied()
-        .unwrap_or("grant_select")
+        .map(|known| (edit_distance(key, known), *known))
+        .min()?;
+    (distance <= (key.chars().count() / 3).max(2)).then_some(nearest)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -343,6 +349,11 @@ fn grant_items(value: &str) -> Result<Vec<(Option<char>, Grantee)>, String> {
 fn validate(key: &str, op: Op, value: &str) -> Result<(), String> {
     match key {
         "grant_select" => {
+            if value.split(',').any(|item| item.trim().is_empty()) {
+                return Err(format!(
+                    "{value:?} has an empty item between commas: list the grantees as `a, b`"
+                ));
+            }
             let items = grant_items(value)?;
             let signed = items.iter().filter(|(sign, _)| sign.is_some()).count();
             if op == Op::Set && signed != 0 && signed != items.len() {
