@@ -179,7 +179,9 @@ fn init_logging(format: TextOrJson) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     // Libraries that log request URLs and statement texts at debug level would print the webhook
     // URL or a COPY statement's S3 credentials: they stay at info, whatever DURO_LOG says.
-    for quiet in ["ureq=info", "ureq_proto=info", "tokio_postgres=info"] {
+    // tokio-postgres logs every server NOTICE ("table … does not exist, skipping") at info:
+    // it stays at warn.
+    for quiet in ["ureq=info", "ureq_proto=info", "tokio_postgres=warn"] {
         filter = filter.add_directive(quiet.parse().expect("a valid directive"));
     }
     let builder = tracing_subscriber::fmt()

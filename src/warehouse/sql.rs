@@ -210,13 +210,15 @@ pub fn relkinds_query(dialect: Dialect, table: &TableName, old: &TableName) -> S
 }
 
 /// PostgreSQL: for `$1`.`$2` and `$1`.`$3` (the table and its `_duro_old` name): name, kind and
-/// whether any view is bound to it. Prepared once per connection.
+/// whether any view is bound to it. Prepared once per connection. The names are compared as
+/// `name`, not cast to text, so that pg_class's (relname, relnamespace) index answers: with a
+/// cast, every build scanned the whole catalog (≈ 1 ms per table on a warehouse of 500 tables).
 pub const INSPECT_PREPARED: &str = "select c.relname::text, c.relkind::text,
     exists (select 1 from pg_catalog.pg_depend d join pg_catalog.pg_rewrite r on r.oid = d.objid
             where d.classid = 'pg_catalog.pg_rewrite'::regclass and d.refclassid = 'pg_catalog.pg_class'::regclass
               and d.refobjid = c.oid and r.ev_class <> c.oid)
     from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = $1::text and c.relname::text in ($2::text, $3::text)";
+    where n.nspname = $1::name and c.relname in ($2::name, $3::name)";
 
 /// Views bound to `table`: schema, name, relkind, definition (schema-qualified when run with an
 /// empty search_path) and options.
