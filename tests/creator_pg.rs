@@ -295,11 +295,13 @@ fn a_slow_query_is_cancelled_at_its_timeout() {
 #[test]
 fn two_creators_never_build_the_same_table_at_once() {
     let db = TestDb::new("two_creators");
-    let p = Project::on_postgres(&db.url, "[creator]\nconcurrency = 3\nretries = 0\n");
-    for i in 0..6 {
+    // Four rounds of 0.4 s for one creator alone: time enough for the second to start and take
+    // its share even on a loaded machine.
+    let p = Project::on_postgres(&db.url, "[creator]\nconcurrency = 2\nretries = 0\n");
+    for i in 0..8 {
         p.write(
             &format!("s/t{i} — 1h.sql"),
-            "select 1 as one from pg_sleep(0.3)",
+            "select 1 as one from pg_sleep(0.4)",
         );
     }
     assert_eq!(p.run(&["schedule"]).code, 0);
@@ -316,7 +318,7 @@ fn two_creators_never_build_the_same_table_at_once() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    for i in 0..6 {
+    for i in 0..8 {
         let table = format!("s.t{i}");
         let mine: Vec<_> = runs.iter().filter(|r| r.0 == table).collect();
         assert!(!mine.is_empty(), "{table} was never built");

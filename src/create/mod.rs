@@ -302,9 +302,8 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
     {
         Ok(Some(run)) => run,
         Ok(None) => {
-            // Another process builds it now: wait for that build, so that the tables reading
-            // it in this round build on its new version (or, the first time, on it at all).
-            wait_for_lease(creator, &row.name).await;
+            // Another process builds it now. The round holds back the tables reading it until
+            // that build ends (see `run_round`), without holding one of its own slots.
             report.busy = true;
             report.error = Some(format!("{} was built by another process", row.name));
             report.seconds = started_at.elapsed().as_secs_f64();
@@ -544,7 +543,9 @@ async fn load_with_retries(
 
 /// Builds `tables` (in build order) as a DAG: a table starts once the dependencies it waits for
 /// within the set have finished, up to `concurrency` at once. A failed dependency does not stop
-/// its dependents; their run records say so.
+/// its dependents; their run records say so. A dependency another process is building holds
+/// its dependents back until that build ends, so that they read its new version (or, the
+/// first time, read it at all), while this round's slots go on with other tables.
 pub async fn run_round(
     creator: Arc<Creator>,
     tables: Vec<TableName>,
@@ -567,13 +568,20 @@ pub async fn run_round(
     let mut failed: BTreeSet<TableName> = BTreeSet::new();
     let mut started: BTreeSet<TableName> = BTreeSet::new();
     let mut reports = Vec::new();
+    // Builds (counted against `concurrency`) and watchers of other processes' leases.
+    enum Done {
+        Run(TableName, RunReport),
+        Released(TableName),
+    }
     let mut running = tokio::task::JoinSet::new();
+    let mut building = 0usize;
+    let mut watchers = std::collections::HashSet::new();
     let heartbeat = spawn_heartbeat(creator.clone());
     loop {
         let stopping = *creator.shutdown.borrow();
         if !stopping {
             for table in &order {
-                if running.len() >= creator.concurrency {
+                if building >= creator.concurrency {
                     break;
                 }
                 if started.contains(table) || !waiting[table].is_empty() {
@@ -588,6 +596,7 @@ pub async fn run_round(
                     .collect();
                 let creator = creator.clone();
                 let name = table.clone();
+                building += 1;
                 running.spawn(async move {
                     let report = match row {
                         Ok(Some(row)) if row.removed_at.is_none() => {
@@ -612,24 +621,45 @@ pub async fn run_round(
                             seconds: 0.0,
                         },
                     };
-                    (name, report)
+                    Done::Run(name, report)
                 });
             }
         }
         let Some(done) = running.join_next().await else {
             break;
         };
-        let Ok((name, report)) = done else {
-            continue;
+        let released = match done {
+            Ok(Done::Run(name, report)) => {
+                building -= 1;
+                if !report.succeeded() && !report.busy {
+                    failed.insert(name.clone());
+                }
+                let busy = report.busy;
+                on_finish(&report);
+                reports.push(report);
+                if busy {
+                    let creator = creator.clone();
+                    let watcher = running.spawn(async move {
+                        wait_for_lease(&creator, &name.to_string()).await;
+                        Done::Released(name)
+                    });
+                    watchers.insert(watcher.id());
+                    continue;
+                }
+                name
+            }
+            Ok(Done::Released(name)) => name,
+            Err(error) => {
+                // A task that panicked: a build's slot is free again.
+                if !watchers.contains(&error.id()) {
+                    building -= 1;
+                }
+                continue;
+            }
         };
-        if !report.succeeded() && !report.busy {
-            failed.insert(name.clone());
-        }
         for deps in waiting.values_mut() {
-            deps.remove(&name);
+            deps.remove(&released);
         }
-        on_finish(&report);
-        reports.push(report);
     }
     heartbeat.abort();
     reports
