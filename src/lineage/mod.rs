@@ -52,8 +52,9 @@ pub struct Lineage {
 }
 
 /// What parsing a query yields before its names are judged against the catalog. It depends only
-/// on the query's text, the dialect and the default schema ([`Resolver::cache_key`]), so the
-/// scheduler keeps it between runs and parses only queries it has not seen.
+/// on the query's text, the dialect, the default schema and duro's version
+/// ([`Resolver::cache_key`]), so the scheduler keeps it between runs and parses only queries it
+/// has not seen.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParsedQuery {
     /// Every relation read, CTE names left out.
@@ -176,7 +177,16 @@ impl Resolver<'_> {
     /// The key under which [`Resolver::parse_query`]'s result for `sql` may be kept.
     pub fn cache_key(&self, sql: &str) -> String {
         let mut hasher = blake3::Hasher::new();
-        hasher.update(format!("{:?}\0{}\0", self.dialect, self.default_schema).as_bytes());
+        // The version too: another duro may parse the same text differently.
+        hasher.update(
+            format!(
+                "duro {}\0{:?}\0{}\0",
+                env!("CARGO_PKG_VERSION"),
+                self.dialect,
+                self.default_schema
+            )
+            .as_bytes(),
+        );
         hasher.update(sql.as_bytes());
         hasher.finalize().to_hex().to_string()
     }
