@@ -23,6 +23,28 @@ def sh(*args, **kw):
     return subprocess.run(args, check=True, text=True, capture_output=True, **kw)
 
 
+def raw_events_sql(rows):
+    """The seeded raw table every generated workload's layer 0 reads."""
+    return ("create schema raw; create table raw.events as select g as id, 'l0_v' || (g % 100) as kind, "
+            f"g * 1.5 as amount, now() - g * interval '1 minute' as created_at from generate_series(1, {rows}) g; "
+            "analyze raw.events")
+
+
+def force_all(state):
+    """Forces every table in the state, so that the next `duro create --once` rebuilds them all."""
+    state.execute("update tables set force = 1")
+    state.commit()
+
+
+def replay_of_all(state, run_duro, path):
+    """Forces every table and writes the replay of their rebuild, in duro's build order (from
+    `duro plan`); returns that order."""
+    force_all(state)
+    order = [p["name"] for p in json.loads(run_duro("plan", "--format", "json").stdout)]
+    write_replay(state, order, path)
+    return order
+
+
 def write_replay(state, order, path):
     """The physical limit: the transactions duro runs for each table, in build order, as one
     SQL file for `psql -f` (one connection, no client logic)."""
@@ -56,9 +78,7 @@ def main():
     url = f"{base}/{db}"
     sh("psql", args.url, "-qc", f"drop database if exists {db}")
     sh("psql", args.url, "-qc", f"create database {db}")
-    sh("psql", url, "-qc",
-       "create schema raw; create table raw.events as select g as id, 'l0_v' || (g % 100) as kind, "
-       f"g * 1.5 as amount, now() - g * interval '1 minute' as created_at from generate_series(1, {args.rows}) g")
+    sh("psql", url, "-qc", raw_events_sql(args.rows))
 
     work = tempfile.mkdtemp(prefix="duro-bench-")
     # No global.conf: its grants name roles that do not exist here.
@@ -72,11 +92,8 @@ def main():
     run("create", "--once")  # first build: every table exists afterwards
 
     state = sqlite3.connect(os.path.join(work, "state.db"))
-    state.execute("update tables set force = 1")
-    state.commit()
-    order = [p["name"] for p in json.loads(run("plan", "--format", "json").stdout)]
     replay = os.path.join(work, "replay.sql")
-    write_replay(state, order, replay)
+    order = replay_of_all(state, run, replay)
 
     def timed(fn):
         start = time.perf_counter()
@@ -84,8 +101,7 @@ def main():
         return time.perf_counter() - start
 
     def duro_round(concurrency):
-        state.execute("update tables set force = 1")
-        state.commit()
+        force_all(state)
         return timed(lambda: run("create", "--once", "--concurrency", str(concurrency)))
 
     results = {"psql replay": [], "duro c=1": [], "duro c=4": []}

@@ -23,7 +23,6 @@ usage: bench/peers.py [--views 500] [--runs 3] [--skip-run] [--out results.md]
                       [--url postgres://postgres@127.0.0.1:5432/postgres]
 """
 import argparse
-import json
 import os
 import sqlite3
 import statistics
@@ -35,7 +34,7 @@ import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from creator import write_replay  # noqa: E402
+from creator import force_all, raw_events_sql, replay_of_all  # noqa: E402
 
 
 def sh(*args, **kw):
@@ -86,10 +85,7 @@ def main():
             sh("psql", args.url, "-qc", f"drop database if exists {db}")
             sh("psql", args.url, "-qc", f"create database {db}")
         for u in urls.values():
-            sh("psql", u, "-qc",
-               "create schema raw; create table raw.events as select g as id, 'l0_v' || (g % 100) as kind, "
-               f"g * 1.5 as amount, now() - g * interval '1 minute' as created_at "
-               f"from generate_series(1, {args.rows}) g; analyze raw.events")
+            sh("psql", u, "-qc", raw_events_sql(args.rows))
 
     work = tempfile.mkdtemp(prefix="duro-peers-")
     views, project = os.path.join(work, "views"), os.path.join(work, "dbt")
@@ -144,15 +140,11 @@ def main():
         run_duro("create", "--once", "--concurrency", "4")  # first build: every table exists
         run_dbt("run", "--threads", "4")
         state = sqlite3.connect(os.path.join(work, "state.db"))
-        state.execute("update tables set force = 1")
-        state.commit()
-        order = [p["name"] for p in json.loads(run_duro("plan", "--format", "json").stdout)]
         replay = os.path.join(work, "replay.sql")
-        write_replay(state, order, replay)
+        order = replay_of_all(state, run_duro, replay)
 
         def duro_round(concurrency):
-            state.execute("update tables set force = 1")
-            state.commit()
+            force_all(state)
             return timed(lambda: run_duro("create", "--once", "--concurrency", str(concurrency)))
 
         rounds = {"`psql -f` replay (physical limit)": [], "`duro create --once --concurrency 1`": [],

@@ -28,6 +28,8 @@ import time
 import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from creator import raw_events_sql  # noqa: E402
 
 
 def sh(*args, **kw):
@@ -117,9 +119,7 @@ def creator(duro, n, idle, base_url, rows):
     sh("psql", base_url, "-qc", f"drop database if exists {db}")
     sh("psql", base_url, "-qc", f"create database {db}")
     try:
-        sh("psql", db_url, "-qc",
-           "create schema raw; create table raw.events as select g as id, 'l0_v' || (g % 100) as kind, "
-           f"g * 1.5 as amount, now() - g * interval '1 minute' as created_at from generate_series(1, {rows}) g")
+        sh("psql", db_url, "-qc", raw_events_sql(rows))
         work = tempfile.mkdtemp(prefix="duro-idle-")
         sh("python3", os.path.join(ROOT, "bench", "gen_views.py"), str(n), os.path.join(work, "views"), "--no-grants")
         config = write_config(work, db_url, "[creator]\npoll_seconds = 1\nretries = 0\n")
