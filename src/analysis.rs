@@ -62,6 +62,59 @@ pub fn analyze_tree_with(
     config: &Config,
     cache: &ParseCache,
 ) -> (Analysis, ParseCache) {
+    let (unchecked, parsed) = prepare_tree_with(tree, config, cache);
+    let found = unchecked.checks(config);
+    (unchecked.finish(found), parsed)
+}
+
+/// An analysis before its checks: the catalog, every query's lineage and the graph the creator
+/// will walk (cycles already broken under `allow_cycles`). The checks only read it, so a
+/// schedule runs them while it writes its rows.
+#[derive(Debug)]
+pub struct Unchecked {
+    pub catalog: Catalog,
+    pub lineages: BTreeMap<TableName, Lineage>,
+    pub graph: Graph,
+    /// Found so far: the catalog's problems and the notes on broken cycles.
+    found: Vec<Diagnostic>,
+}
+
+impl Unchecked {
+    /// The per-table and graph checks.
+    pub fn checks(&self, config: &Config) -> Vec<Diagnostic> {
+        let warehouse = config.warehouse.kind().unwrap_or(WarehouseKind::Postgres);
+        let mut found = checks::all_table_checks(
+            &self.catalog,
+            &self.lineages,
+            config.sql_dialect(),
+            warehouse,
+        );
+        // Cycles left (none once broken) and roots, judged on the graph the creator will walk.
+        found.extend(checks::graph_checks(&self.catalog, &self.graph));
+        found
+    }
+
+    /// The analysis, with the checks' results.
+    pub fn finish(self, checks: Vec<Diagnostic>) -> Analysis {
+        let mut found = self.found;
+        found.extend(checks);
+        diagnostics::sort(&mut found);
+        found.dedup();
+        Analysis {
+            catalog: self.catalog,
+            lineages: self.lineages,
+            graph: self.graph,
+            diagnostics: found,
+        }
+    }
+}
+
+/// Everything of [`analyze_tree_with`] but the checks.
+pub fn prepare_tree_with(
+    tree: &Tree,
+    config: &Config,
+    cache: &ParseCache,
+) -> (Unchecked, ParseCache) {
     let started = std::time::Instant::now();
     let catalog = catalog::build(tree);
     tracing::debug!(elapsed = ?started.elapsed(), "catalog built");
@@ -107,26 +160,16 @@ pub fn analyze_tree_with(
         .collect();
     let mut graph = Graph::new(nodes);
     let mut found = catalog.diagnostics.clone();
-    let warehouse = config.warehouse.kind().unwrap_or(WarehouseKind::Postgres);
-    found.extend(checks::all_table_checks(
-        &catalog,
-        &lineages,
-        config.sql_dialect(),
-        warehouse,
-    ));
     if config.scheduler.allow_cycles {
         let broken = graph.break_cycles();
         found.extend(checks::broken_cycle_notes(&catalog, &broken));
     }
-    // Cycles left (none once broken) and roots, judged on the graph the creator will walk.
-    found.extend(checks::graph_checks(&catalog, &graph));
-    diagnostics::sort(&mut found);
-    found.dedup();
-    let analysis = Analysis {
+    tracing::debug!(elapsed = ?started.elapsed(), "graph built");
+    let unchecked = Unchecked {
         catalog,
         lineages,
         graph,
-        diagnostics: found,
+        found,
     };
-    (analysis, used)
+    (unchecked, used)
 }

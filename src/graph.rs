@@ -5,7 +5,7 @@ use crate::ident::TableName;
 use crate::interval::Interval;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::DiGraph;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One table in the graph.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,20 +40,29 @@ impl Graph {
             .get(table)
             .into_iter()
             .flat_map(|node| &node.depends_on)
-            .filter(move |dep| !self.broken.contains(&(table.clone(), (*dep).clone())))
+            .filter(move |dep| !self.is_broken(table, dep))
+    }
+
+    /// Whether the edge `consumer` → `dependency` was dropped to break a cycle.
+    pub fn is_broken(&self, consumer: &TableName, dependency: &TableName) -> bool {
+        // Most graphs have no broken edge: no key to build then.
+        !self.broken.is_empty()
+            && self
+                .broken
+                .contains(&(consumer.clone(), dependency.clone()))
     }
 
     /// Every cycle (strongly connected set of two or more tables), each sorted, in name order.
     pub fn cycles(&self) -> Vec<Vec<TableName>> {
         let names: Vec<&TableName> = self.nodes.keys().collect();
-        let index: BTreeMap<&TableName, usize> =
+        let index: HashMap<&TableName, usize> =
             names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
         let mut graph = DiGraph::<(), ()>::with_capacity(names.len(), names.len());
         let ids: Vec<_> = names.iter().map(|_| graph.add_node(())).collect();
-        for (name, i) in &index {
+        for (i, name) in names.iter().enumerate() {
             for dep in self.waits_for(name) {
                 if let Some(&j) = index.get(dep) {
-                    graph.add_edge(ids[*i], ids[j], ());
+                    graph.add_edge(ids[i], ids[j], ());
                 }
             }
         }

@@ -1,13 +1,15 @@
 //! `duro schedule` (SPEC §11): analyse the views directory and, only when every check passes,
 //! record it in the state database in one transaction. Unchanged views write nothing.
 
-use crate::analysis::{self, Analysis};
-use crate::catalog::{CatalogError, TableSpec};
+use crate::analysis;
+use crate::catalog::{Catalog, CatalogError, TableSpec};
 use crate::config::Config;
 use crate::diagnostics::Diagnostic;
 use crate::gitinfo;
 use crate::graph::Graph;
-use crate::state::{ScheduleChanges, ScheduleRecord, ScheduledTable, StateError, Store};
+use crate::state::{
+    ParseCacheChange, ScheduleChanges, ScheduleRecord, ScheduledTable, StateError, Store,
+};
 use jiff::Timestamp;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -71,13 +73,12 @@ fn to_json<T: Serialize>(value: &T) -> String {
 }
 
 /// Turns an analysis into the rows the state stores.
-pub fn scheduled_tables(analysis: &Analysis) -> Vec<ScheduledTable> {
+pub fn scheduled_tables(catalog: &Catalog, graph: &Graph) -> Vec<ScheduledTable> {
     // Serialising and hashing each table is independent: spread over the rayon pool, in order.
-    analysis
-        .catalog
+    catalog
         .tables
         .par_iter()
-        .map(|(_, spec)| scheduled_table(spec, &analysis.graph))
+        .map(|(_, spec)| scheduled_table(spec, graph))
         .collect()
 }
 
@@ -106,7 +107,7 @@ fn scheduled_table(spec: &TableSpec, graph: &Graph) -> ScheduledTable {
         .depends_on
         .iter()
         .map(|dep| {
-            let waits = !graph.broken.contains(&(spec.name.clone(), dep.clone()));
+            let waits = !graph.is_broken(&spec.name, dep);
             (dep.to_string(), waits)
         })
         .collect();
@@ -127,8 +128,31 @@ fn scheduled_table(spec: &TableSpec, graph: &Graph) -> ScheduledTable {
     }
 }
 
+/// The working data of a schedule (files, analysis, rows, parses), handed to the caller so
+/// that it decides when to free it: a `duro schedule` process that is about to exit leaves it to
+/// the operating system, which takes it back at once, instead of freeing some ten allocations
+/// per view one by one (40 ms at 10,000 views).
+#[derive(Default)]
+pub struct Leftovers(Vec<Box<dyn std::any::Any + Send>>);
+
+impl Leftovers {
+    fn keep<T: Send + 'static>(&mut self, value: T) {
+        self.0.push(Box::new(value));
+    }
+}
+
 /// Runs a schedule at `now`.
 pub fn run(config: &Config, store: &mut Store, now: Timestamp) -> Result<Outcome, ScheduleError> {
+    run_keeping(config, store, now, &mut Leftovers::default())
+}
+
+/// [`run`], moving its working data into `leftovers` instead of freeing it.
+pub fn run_keeping(
+    config: &Config,
+    store: &mut Store,
+    now: Timestamp,
+    leftovers: &mut Leftovers,
+) -> Result<Outcome, ScheduleError> {
     let started = std::time::Instant::now();
     let tree = crate::catalog::read_tree(&config.views)?;
     let content_hash = tree.content_hash(&analysis::settings_salt(config));
@@ -139,20 +163,43 @@ pub fn run(config: &Config, store: &mut Store, now: Timestamp) -> Result<Outcome
         return Ok(Outcome::NothingChanged { last });
     }
     let cache = store.parse_cache()?;
-    let (analysis, parsed) = analysis::analyze_tree_with(&tree, config, &cache);
-    tracing::debug!(elapsed = ?started.elapsed(), "analysed");
-    if analysis.has_errors() {
-        return Err(ScheduleError::Checks(analysis.diagnostics));
-    }
-    let tables = scheduled_tables(&analysis);
+    let (unchecked, parsed) = analysis::prepare_tree_with(&tree, config, &cache);
+    let cache_change = ParseCacheChange::between(&cache, &parsed);
     let git_commit = gitinfo::head_commit(&config.views);
-    let changes = store.apply_schedule(&tables, &content_hash, git_commit.as_deref(), now)?;
-    store.save_parse_cache(&cache, &parsed)?;
+    // The checks only read the analysis: they run while the rows are made and written in a
+    // transaction that is committed only if they pass (and rolled back otherwise).
+    let (checks, staged) = rayon::join(
+        || unchecked.checks(config),
+        || {
+            let tables = scheduled_tables(&unchecked.catalog, &unchecked.graph);
+            let staged = store.stage_schedule(
+                &tables,
+                &content_hash,
+                git_commit.as_deref(),
+                now,
+                &cache_change,
+            );
+            (tables, staged)
+        },
+    );
+    let mut analysis = unchecked.finish(checks);
+    tracing::debug!(elapsed = ?started.elapsed(), "checked and staged");
+    let (tables, staged) = staged;
+    if analysis.has_errors() {
+        drop(staged);
+        return Err(ScheduleError::Checks(std::mem::take(
+            &mut analysis.diagnostics,
+        )));
+    }
+    let changes = staged?.commit()?;
     tracing::debug!(elapsed = ?started.elapsed(), "written");
+    let warnings = std::mem::take(&mut analysis.diagnostics);
+    let table_count = tables.len();
+    leftovers.keep((tree, analysis, parsed, cache, tables, cache_change));
     Ok(Outcome::Scheduled {
         changes,
-        tables: tables.len(),
+        tables: table_count,
         git_commit,
-        warnings: analysis.diagnostics,
+        warnings,
     })
 }

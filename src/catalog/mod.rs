@@ -222,60 +222,57 @@ struct Collected {
 pub fn build(tree: &Tree) -> Catalog {
     let mut diagnostics = tree.diagnostics.clone();
     let mut c = Collected::default();
-    for file in &tree.files {
-        let role = match naming::classify(&file.path) {
-            Ok(role) => role,
-            Err(err) => {
-                diagnostics.push(Diagnostic::error(err.to_string()).in_file(&file.path));
-                continue;
-            }
-        };
-        let text = match decode(file) {
-            Ok(text) => text,
+    // Naming, decoding and normalising each file is independent: done on the rayon pool, then
+    // sorted into the maps in file order, as a sequential pass would.
+    let prepared: Vec<Result<(FileRole, Prepared), Diagnostic>> = tree
+        .files
+        .par_iter()
+        .with_min_len(64)
+        .map(prepare)
+        .collect();
+    for (file, item) in tree.files.iter().zip(prepared) {
+        let (role, prepared) = match item {
+            Ok(item) => item,
             Err(d) => {
                 diagnostics.push(d);
                 continue;
             }
         };
-        let sql = || SourceFile {
-            path: file.path.clone(),
-            text: normalise_sql(text),
-        };
-        let raw = || SourceFile {
-            path: file.path.clone(),
-            text: text.to_string(),
-        };
-        match role {
-            FileRole::Definition { table, interval } => {
-                c.definitions.entry(table).or_default().push((sql(), interval))
+        match (role, prepared) {
+            (FileRole::Definition { table, interval }, Prepared::Text(sql)) => {
+                c.definitions.entry(table).or_default().push((sql, interval))
             }
-            FileRole::Test { table } => c.tests.entry(table).or_default().push(sql()),
-            FileRole::Select {
-                table,
-                as_definition,
-            } => c.selects.push((table, as_definition, sql())),
-            FileRole::Script { table: Some(table) } => {
-                c.scripts.entry(table).or_default().push(raw())
+            (FileRole::Test { table }, Prepared::Text(sql)) => {
+                c.tests.entry(table).or_default().push(sql)
             }
-            FileRole::Script { table: None } => diagnostics.push(
+            (
+                FileRole::Select {
+                    table,
+                    as_definition,
+                },
+                Prepared::Text(sql),
+            ) => c.selects.push((table, as_definition, sql)),
+            (FileRole::Script { table: Some(table) }, Prepared::Text(raw)) => {
+                c.scripts.entry(table).or_default().push(raw)
+            }
+            (FileRole::Script { table: None }, _) => diagnostics.push(
                 Diagnostic::warning(
                     "Python file ignored: its name is not a table's, so it is not a processor (helpers are fine)",
                 )
                 .in_file(&file.path),
             ),
-            FileRole::Requirements { table: Some(table) } => {
-                c.requirements.entry(table).or_default().push(raw())
+            (FileRole::Requirements { table: Some(table) }, Prepared::Text(raw)) => {
+                c.requirements.entry(table).or_default().push(raw)
             }
-            FileRole::Requirements { table: None } => diagnostics.push(
+            (FileRole::Requirements { table: None }, _) => diagnostics.push(
                 Diagnostic::warning("requirements file ignored: its name is not a table's")
                     .in_file(&file.path),
             ),
-            FileRole::Config(target) => {
-                let (conf, problems) = table_config::parse(&file.path, text);
+            (FileRole::Config(target), Prepared::Config(conf, problems)) => {
                 diagnostics.extend(problems);
                 c.configs.entry(target).or_default().push(conf);
             }
-            FileRole::Other => {}
+            _ => {}
         }
     }
     let tables = assemble(c, &mut diagnostics);
@@ -284,6 +281,42 @@ pub fn build(tree: &Tree) -> Catalog {
         tables,
         diagnostics,
     }
+}
+
+/// A file's content, made ready for its role.
+enum Prepared {
+    /// SQL normalised, or a script or requirements file as written.
+    Text(SourceFile),
+    Config(ConfFile, Vec<Diagnostic>),
+    Nothing,
+}
+
+fn prepare(file: &RawFile) -> Result<(FileRole, Prepared), Diagnostic> {
+    let role = naming::classify(&file.path)
+        .map_err(|err| Diagnostic::error(err.to_string()).in_file(&file.path))?;
+    let text = decode(file)?;
+    let source = |text: String| {
+        Prepared::Text(SourceFile {
+            path: file.path.clone(),
+            text,
+        })
+    };
+    let prepared = match &role {
+        FileRole::Definition { .. } | FileRole::Test { .. } | FileRole::Select { .. } => {
+            source(normalise_sql(text))
+        }
+        FileRole::Script { table: Some(_) } | FileRole::Requirements { table: Some(_) } => {
+            source(text.to_string())
+        }
+        FileRole::Config(_) => {
+            let (conf, problems) = table_config::parse(&file.path, text);
+            Prepared::Config(conf, problems)
+        }
+        FileRole::Script { table: None }
+        | FileRole::Requirements { table: None }
+        | FileRole::Other => Prepared::Nothing,
+    };
+    Ok((role, prepared))
 }
 
 /// Takes the one file of a kind for a table; several are an error naming all of them.
@@ -417,8 +450,13 @@ fn assemble(mut c: Collected, diagnostics: &mut Vec<Diagnostic>) -> BTreeMap<Tab
         }
     }
 
+    // Merging the configuration levels is the costly part of a table's assembly, and independent.
+    let configs: Vec<EffectiveConfig> = tables
+        .par_iter()
+        .map(|(table, _)| merged_config(table, &c.configs))
+        .collect();
     let mut specs = BTreeMap::new();
-    for (table, (definition, interval, processor)) in tables {
+    for ((table, (definition, interval, processor)), config) in tables.into_iter().zip(configs) {
         if definition.text.is_empty() {
             diagnostics.push(
                 Diagnostic::error("the file is empty: write the table's select query")
@@ -450,7 +488,6 @@ fn assemble(mut c: Collected, diagnostics: &mut Vec<Diagnostic>) -> BTreeMap<Tab
                     .for_table(table.to_string()),
             );
         }
-        let config = merged_config(&table, &c.configs);
         specs.insert(
             table.clone(),
             TableSpec {

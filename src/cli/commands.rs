@@ -131,7 +131,10 @@ pub fn graph(config: &Config, format: GraphFormat) -> Result<i32, Failure> {
 
 pub fn schedule(config: &Config, now: Timestamp) -> Result<i32, Failure> {
     let mut store = Store::open(&config.state)?;
-    let result = schedule::run(config, &mut store, now);
+    let mut leftovers = schedule::Leftovers::default();
+    let result = schedule::run_keeping(config, &mut store, now, &mut leftovers);
+    // The process ends right after: the OS takes the schedule's working data back faster.
+    std::mem::forget(leftovers);
     duro::slack::after_schedule(&config.slack, &mut store, &result, now);
     match result {
         Ok(Outcome::NothingChanged { last }) => {

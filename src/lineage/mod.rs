@@ -10,7 +10,9 @@ use sqlparser::ast::{
     Expr, Ident, ObjectName, Query, SelectItem, SetExpr, Statement, TableFactor, Visit, Visitor,
 };
 use sqlparser::dialect::{Dialect, PostgreSqlDialect, RedshiftSqlDialect};
-use sqlparser::parser::Parser;
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 use std::collections::{BTreeSet, HashSet};
 use std::ops::ControlFlow;
 
@@ -89,17 +91,39 @@ fn dialects(primary: SqlDialect) -> [Box<dyn Dialect>; 2] {
 /// Parses SQL with the primary dialect, then the other; returns the first dialect's error if
 /// both fail.
 pub fn parse(sql: &str, dialect: SqlDialect) -> Result<Vec<Statement>, String> {
-    too_deep(sql)?;
     let mut first_error = None;
     for d in dialects(dialect) {
-        match Parser::parse_sql(d.as_ref(), sql) {
+        match parse_with(d.as_ref(), sql) {
             Ok(statements) => return Ok(statements),
-            Err(e) => {
-                first_error.get_or_insert_with(|| e.to_string());
+            Err(Unparsed::TooDeep(message)) => return Err(message),
+            Err(Unparsed::Syntax(message)) => {
+                first_error.get_or_insert(message);
             }
         }
     }
     Err(first_error.unwrap_or_default())
+}
+
+enum Unparsed {
+    /// Beyond what duro gives the parser: no other dialect is tried.
+    TooDeep(String),
+    Syntax(String),
+}
+
+/// Tokenizes once, checks the nesting on the tokens, and hands the parser only the significant
+/// tokens: for the PostgreSQL and Redshift dialects the parser skips whitespace and comments
+/// anyway (none of their rules looks at it), so giving them saves it a skip on every look-ahead.
+fn parse_with(dialect: &dyn Dialect, sql: &str) -> Result<Vec<Statement>, Unparsed> {
+    let syntax = |e: ParserError| Unparsed::Syntax(e.to_string());
+    let mut tokens = Tokenizer::new(dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| syntax(e.into()))?;
+    tokens.retain(|t| !matches!(t.token, Token::Whitespace(_)));
+    too_deep(&tokens).map_err(Unparsed::TooDeep)?;
+    Parser::new(dialect)
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
+        .map_err(syntax)
 }
 
 /// Deepest parenthesis nesting and most set operations the parser is given; beyond them its
@@ -108,19 +132,20 @@ pub fn parse(sql: &str, dialect: SqlDialect) -> Result<Vec<Statement>, String> {
 const MAX_NESTING: usize = 48;
 const MAX_SET_OPERATIONS: usize = 500;
 
-fn too_deep(sql: &str) -> Result<(), String> {
+fn too_deep(tokens: &[TokenWithSpan]) -> Result<(), String> {
     let (mut depth, mut deepest, mut set_operations) = (0usize, 0usize, 0usize);
-    for token in lexer::significant(sql) {
-        match token.text {
-            "(" => {
+    for token in tokens {
+        match &token.token {
+            Token::LParen => {
                 depth += 1;
                 deepest = deepest.max(depth);
             }
-            ")" => depth = depth.saturating_sub(1),
-            word if token.kind == lexer::Kind::Word
-                && ["union", "intersect", "except"]
-                    .iter()
-                    .any(|op| word.eq_ignore_ascii_case(op)) =>
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Word(word)
+                if matches!(
+                    word.keyword,
+                    Keyword::UNION | Keyword::INTERSECT | Keyword::EXCEPT
+                ) =>
             {
                 set_operations += 1
             }
@@ -568,6 +593,41 @@ mod tests {
             key,
             resolver(SqlDialect::Postgres, "public").cache_key("select * from people ")
         );
+    }
+
+    /// `parse` hands the parser only the significant tokens; the trees must be exactly those
+    /// of parsing the text, for both dialects.
+    #[test]
+    fn parsing_without_trivia_gives_the_same_trees() {
+        let queries = [
+            "select 1",
+            "-- leading comment\nselect a /* inline */ from s.t -- trailing",
+            "select 'a' 'b' as glued, 'x'\n'y' as newline_glued from t",
+            "select date '2020-01-01', interval '1 day', timestamp with time zone '2020-01-01 00:00'",
+            "select x::numeric(10, 2), cast(y as text), z::int[] from t",
+            "with a as (select * from s.t), b as (select * from a join s.u using (id)) select * from b",
+            "select * from t where id in (select id from u union all select id from v) order by 1 limit 5",
+            "select count(*) filter (where x > 1) over (partition by y order by z) from t",
+            "select case when a then 'x' else 'y' end, coalesce(b, 0), b is not distinct from c from t",
+            "select \"Mixed\".\"Case\", e'\\n', $$dollar$$, u&'\\0041' from \"Raw\".\"Events\"",
+            "select a - -1, b->>'k', c @> '{}'::jsonb, d ~* 'x' from t",
+            "select * from s.t a left join lateral (select 1) b on true cross join generate_series(1, 3) g",
+            "select listagg(x, ',') within group (order by x) from t",
+            "select 1; select 2",
+            "drop table s.t",
+        ];
+        for sql in queries {
+            for (ours, theirs) in [
+                (SqlDialect::Postgres, &PostgreSqlDialect {} as &dyn Dialect),
+                (SqlDialect::Redshift, &RedshiftSqlDialect {} as &dyn Dialect),
+            ] {
+                let expected = Parser::parse_sql(theirs, sql).map_err(|e| e.to_string());
+                let got = parse_with(theirs, sql).map_err(|e| match e {
+                    Unparsed::TooDeep(m) | Unparsed::Syntax(m) => m,
+                });
+                assert_eq!(got, expected, "{ours:?}: {sql}");
+            }
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod parse_cache;
 mod runs;
 mod stats;
 
+pub use parse_cache::ParseCacheChange;
 pub use runs::{Outcome, RunEnd, RunRecord, Step};
 pub use stats::WindowStats;
 
@@ -118,6 +119,44 @@ pub struct ScheduleChanges {
 pub struct Store {
     conn: Connection,
 }
+
+/// A schedule written in an open transaction, not yet committed (see [`Store::stage_schedule`]).
+/// Dropped without [`StagedSchedule::commit`], it is rolled back: nothing of it remains.
+pub struct StagedSchedule<'a> {
+    store: &'a mut Store,
+    changes: ScheduleChanges,
+    /// The transaction is open (and must be ended on drop).
+    open: bool,
+}
+
+impl StagedSchedule<'_> {
+    /// Commits the schedule; returns what it changed.
+    pub fn commit(mut self) -> Result<ScheduleChanges, StateError> {
+        self.store.conn.execute_batch("commit")?;
+        self.open = false;
+        Ok(std::mem::take(&mut self.changes))
+    }
+}
+
+impl Drop for StagedSchedule<'_> {
+    fn drop(&mut self) {
+        let conn = &self.store.conn;
+        if self.open && !conn.is_autocommit() {
+            if let Err(e) = conn.execute_batch("rollback") {
+                tracing::warn!("rolling back a schedule that did not stand failed: {e}");
+            }
+        }
+        for (pragma, value) in [("foreign_keys", 1), ("cache_size", DEFAULT_CACHE_KIB)] {
+            if let Err(e) = conn.pragma_update(None, pragma, value) {
+                tracing::warn!("restoring {pragma} after a schedule failed: {e}");
+            }
+        }
+    }
+}
+
+/// SQLite's default page cache (negative: KiB), and the one a schedule's write uses.
+const DEFAULT_CACHE_KIB: i64 = -2000;
+const BULK_CACHE_KIB: i64 = -65536;
 
 const TABLE_COLUMNS: &str = "name, interval_minutes, definition, select_query, script, requirements, tests, files, config, config_sources, sources, definition_hash, force, removed_at, added_at, changed_at, last_built, mean_seconds, run_count, lease_owner, lease_until, last_outcome, last_error, last_finished";
 
@@ -241,10 +280,69 @@ impl Store {
         git_commit: Option<&str>,
         now: Timestamp,
     ) -> Result<ScheduleChanges, StateError> {
-        let now = to_millis(now);
-        let tx = self
+        let unchanged = ParseCacheChange::default();
+        self.write_schedule(tables, content_hash, git_commit, now, &unchanged)
+    }
+
+    /// [`Store::apply_schedule`], with the parse cache brought up to date in the same
+    /// transaction.
+    pub fn write_schedule(
+        &mut self,
+        tables: &[ScheduledTable],
+        content_hash: &str,
+        git_commit: Option<&str>,
+        now: Timestamp,
+        parse_cache: &ParseCacheChange,
+    ) -> Result<ScheduleChanges, StateError> {
+        self.stage_schedule(tables, content_hash, git_commit, now, parse_cache)?
+            .commit()
+    }
+
+    /// Writes a schedule without committing it: the caller commits the [`StagedSchedule`] once
+    /// it knows the schedule stands (its checks run meanwhile), or drops it to roll it back.
+    pub fn stage_schedule(
+        &mut self,
+        tables: &[ScheduledTable],
+        content_hash: &str,
+        git_commit: Option<&str>,
+        now: Timestamp,
+        parse_cache: &ParseCacheChange,
+    ) -> Result<StagedSchedule<'_>, StateError> {
+        // A schedule of a large directory writes thousands of rows at once. Foreign keys are
+        // off for it (the rows below insert dependencies only of tables written just before
+        // them, and delete them with their table: checking every row costs a third of the
+        // write), and a larger page cache keeps the transaction's pages out of the WAL until
+        // the commit. Both are restored when the staged schedule ends, whatever the outcome.
+        self.conn.pragma_update(None, "foreign_keys", "off")?;
+        let mut staged = StagedSchedule {
+            store: self,
+            changes: ScheduleChanges::default(),
+            open: false,
+        };
+        staged
+            .store
             .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            .pragma_update(None, "cache_size", BULK_CACHE_KIB)?;
+        staged.store.conn.execute_batch("begin immediate")?;
+        staged.open = true;
+        staged.changes =
+            staged
+                .store
+                .write_schedule_rows(tables, content_hash, git_commit, now, parse_cache)?;
+        Ok(staged)
+    }
+
+    fn write_schedule_rows(
+        &mut self,
+        tables: &[ScheduledTable],
+        content_hash: &str,
+        git_commit: Option<&str>,
+        now: Timestamp,
+        parse_cache: &ParseCacheChange,
+    ) -> Result<ScheduleChanges, StateError> {
+        let now = to_millis(now);
+        let tx = &self.conn;
+        parse_cache.write(tx)?;
         struct Existing {
             hash: String,
             removed: bool,
@@ -384,7 +482,6 @@ impl Store {
                 json(&changes.removed)
             ],
         )?;
-        tx.commit()?;
         Ok(changes)
     }
 
@@ -548,6 +645,44 @@ mod tests {
             .unwrap();
         let changes = store.apply_schedule(&[], "h2", None, at(1)).unwrap();
         assert_eq!(changes.removed, ["s.only"]);
+    }
+
+    #[test]
+    fn a_staged_schedule_commits_or_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("state.db")).unwrap();
+        let pragma = |store: &Store, name: &str| -> i64 {
+            store
+                .conn
+                .pragma_query_value(None, name, |r| r.get(0))
+                .unwrap()
+        };
+        let tables = [table("s.a", "1", &[]), table("s.b", "1", &["s.a"])];
+        let staged = store
+            .stage_schedule(&tables, "h1", None, at(0), &ParseCacheChange::default())
+            .unwrap();
+        drop(staged);
+        assert!(store.tables().unwrap().is_empty());
+        assert!(store.last_schedule().unwrap().is_none());
+        assert_eq!(pragma(&store, "foreign_keys"), 1);
+        assert_eq!(pragma(&store, "cache_size"), DEFAULT_CACHE_KIB);
+
+        let changes = store
+            .stage_schedule(&tables, "h1", None, at(0), &ParseCacheChange::default())
+            .unwrap()
+            .commit()
+            .unwrap();
+        assert_eq!(changes.new, ["s.a", "s.b"]);
+        assert_eq!(store.dependencies().unwrap().len(), 1);
+        assert_eq!(pragma(&store, "foreign_keys"), 1);
+        // Written without foreign key checks, the rows still satisfy every foreign key.
+        let violations: i64 = store
+            .conn
+            .query_row("select count(*) from pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(violations, 0);
     }
 
     #[test]

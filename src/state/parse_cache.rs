@@ -5,6 +5,8 @@
 
 use super::{StateError, Store};
 use crate::lineage::ParsedQuery;
+use rayon::prelude::*;
+use rusqlite::Connection;
 use std::collections::HashMap;
 
 impl Store {
@@ -21,36 +23,55 @@ impl Store {
         }
         Ok(cache)
     }
+}
 
-    /// Keeps exactly `used` (the current queries' parses), writing only what `before` lacks and
-    /// deleting what is no longer used.
-    pub fn save_parse_cache(
-        &mut self,
+/// What a schedule changes in the cache so that it keeps exactly the current queries' parses:
+/// the entries the cache lacks and the keys no longer used.
+#[derive(Debug, Default)]
+pub struct ParseCacheChange {
+    added: Vec<(String, String)>,
+    gone: Vec<String>,
+}
+
+impl ParseCacheChange {
+    /// The change from `before` (what was read) to `used` (what the schedule needed).
+    pub fn between(
         before: &HashMap<String, ParsedQuery>,
         used: &HashMap<String, ParsedQuery>,
-    ) -> Result<(), StateError> {
-        let new: Vec<_> = used
-            .iter()
-            .filter(|(k, _)| !before.contains_key(*k))
+    ) -> ParseCacheChange {
+        let mut added: Vec<(String, String)> = used
+            .par_iter()
+            .filter(|(key, _)| !before.contains_key(*key))
+            .map(|(key, parsed)| {
+                let json = serde_json::to_string(parsed).expect("a parsed query serialises");
+                (key.clone(), json)
+            })
             .collect();
-        let gone: Vec<_> = before.keys().filter(|k| !used.contains_key(*k)).collect();
-        if new.is_empty() && gone.is_empty() {
-            return Ok(());
-        }
-        let tx = self.conn.transaction()?;
-        {
+        let mut gone: Vec<String> = before
+            .keys()
+            .filter(|key| !used.contains_key(*key))
+            .cloned()
+            .collect();
+        // In key order, rows go to the end of the index instead of splitting pages all over it.
+        added.par_sort_unstable();
+        gone.sort_unstable();
+        ParseCacheChange { added, gone }
+    }
+
+    pub(super) fn write(&self, tx: &Connection) -> Result<(), StateError> {
+        if !self.added.is_empty() {
             let mut insert =
                 tx.prepare("insert or replace into parse_cache (key, parsed) values (?1, ?2)")?;
-            for (key, parsed) in new {
-                let json = serde_json::to_string(parsed).expect("a parsed query serialises");
+            for (key, json) in &self.added {
                 insert.execute((key, json))?;
             }
+        }
+        if !self.gone.is_empty() {
             let mut delete = tx.prepare("delete from parse_cache where key = ?1")?;
-            for key in gone {
+            for key in &self.gone {
                 delete.execute([key])?;
             }
         }
-        tx.commit()?;
         Ok(())
     }
 }
