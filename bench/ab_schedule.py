@@ -14,26 +14,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from scale import fresh_state, measured, write_config  # noqa: E402
 
 
 def fresh_schedule(duro, work):
-    for suffix in ["", "-wal", "-shm"]:
-        try:
-            os.remove(os.path.join(work, "state.db" + suffix))
-        except FileNotFoundError:
-            pass
-    start = time.perf_counter()
-    child = subprocess.Popen([duro, "--config", os.path.join(work, "duro.toml"), "schedule"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{duro} failed: {child.stderr.read().decode()}")
-    child.stderr.close()
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    fresh_state(work)
+    return measured([duro, "--config", os.path.join(work, "duro.toml"), "schedule"])
 
 
 def main():
@@ -45,8 +34,7 @@ def main():
     work = tempfile.mkdtemp(prefix="duro-ab-")
     subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen_views.py"), str(args.views),
                     os.path.join(work, "views")], check=True, capture_output=True)
-    with open(os.path.join(work, "duro.toml"), "w") as f:
-        f.write('views = "views"\nstate = "state.db"\n[warehouse]\nurl = "postgres://bench@localhost/bench"\n')
+    write_config(work, "postgres://bench@localhost/bench")
     results = {b: [] for b in args.binaries}
     for b in args.binaries:  # one warm-up each: file cache, binary pages
         fresh_schedule(b, work)

@@ -34,11 +34,7 @@ import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from creator import force_all, raw_events_sql, replay_of_all  # noqa: E402
-
-
-def sh(*args, **kw):
-    return subprocess.run(args, check=True, text=True, capture_output=True, **kw)
+from creator import force_all, raw_events_sql, replay_of_all, sh  # noqa: E402
 
 
 def timed(fn):

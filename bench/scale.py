@@ -29,11 +29,7 @@ import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from creator import raw_events_sql  # noqa: E402
-
-
-def sh(*args, **kw):
-    return subprocess.run(args, check=True, text=True, capture_output=True, **kw)
+from creator import raw_events_sql, sh  # noqa: E402
 
 
 def measured(argv):

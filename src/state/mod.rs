@@ -281,20 +281,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<ScheduleChanges, StateError> {
         let unchanged = ParseCacheChange::default();
-        self.write_schedule(tables, content_hash, git_commit, now, &unchanged)
-    }
-
-    /// [`Store::apply_schedule`], with the parse cache brought up to date in the same
-    /// transaction.
-    pub fn write_schedule(
-        &mut self,
-        tables: &[ScheduledTable],
-        content_hash: &str,
-        git_commit: Option<&str>,
-        now: Timestamp,
-        parse_cache: &ParseCacheChange,
-    ) -> Result<ScheduleChanges, StateError> {
-        self.stage_schedule(tables, content_hash, git_commit, now, parse_cache)?
+        self.stage_schedule(tables, content_hash, git_commit, now, &unchanged)?
             .commit()
     }
 
