@@ -3,6 +3,7 @@
 //! query does not parse, a name search outside comments and strings takes over.
 
 pub mod lexer;
+mod plain_tokens;
 
 use crate::ident::TableName;
 use serde::{Deserialize, Serialize};
@@ -113,12 +114,19 @@ enum Unparsed {
 /// Tokenizes once, checks the nesting on the tokens, and hands the parser only the significant
 /// tokens: for the PostgreSQL and Redshift dialects the parser skips whitespace and comments
 /// anyway (none of their rules looks at it), so giving them saves it a skip on every look-ahead.
+/// Plain SQL is tokenized by [`plain_tokens`], which gives the same tokens faster.
 fn parse_with(dialect: &dyn Dialect, sql: &str) -> Result<Vec<Statement>, Unparsed> {
     let syntax = |e: ParserError| Unparsed::Syntax(e.to_string());
-    let mut tokens = Tokenizer::new(dialect, sql)
-        .tokenize_with_location()
-        .map_err(|e| syntax(e.into()))?;
-    tokens.retain(|t| !matches!(t.token, Token::Whitespace(_)));
+    let tokens = match plain_tokens::tokenize(sql) {
+        Some(tokens) => tokens,
+        None => {
+            let mut tokens = Tokenizer::new(dialect, sql)
+                .tokenize_with_location()
+                .map_err(|e| syntax(e.into()))?;
+            tokens.retain(|t| !matches!(t.token, Token::Whitespace(_)));
+            tokens
+        }
+    };
     too_deep(&tokens).map_err(Unparsed::TooDeep)?;
     Parser::new(dialect)
         .with_tokens_with_locations(tokens)

@@ -255,6 +255,8 @@ impl Connection {
 
     /// Runs several statements in one round trip and returns the rows of each, in order.
     pub async fn query_each(&self, statements: &str) -> Result<Vec<Rows>, WarehouseError> {
+        // Without the duckdb feature the match has one arm.
+        #[cfg_attr(not(feature = "duckdb"), allow(clippy::infallible_destructuring_match))]
         let pg = match &self.backend {
             Backend::Pg(pg) => pg,
             #[cfg(feature = "duckdb")]
@@ -307,6 +309,8 @@ impl Connection {
         statements: &str,
         quote_in_errors: bool,
     ) -> Result<Vec<u64>, WarehouseError> {
+        // Without the duckdb feature the match has one arm.
+        #[cfg_attr(not(feature = "duckdb"), allow(clippy::infallible_destructuring_match))]
         let pg = match &self.backend {
             Backend::Pg(pg) => pg,
             #[cfg(feature = "duckdb")]
