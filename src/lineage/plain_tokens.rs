@@ -5,8 +5,10 @@
 //! else (quoted identifiers, `$`, `/* */`, escapes, prefixed strings, rarer operators, ...) it
 //! gives up and the caller uses sqlparser's. The tests compare the two on random text.
 
-use sqlparser::keywords::Keyword;
-use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan};
+use rustc_hash::FxHashMap;
+use sqlparser::keywords::{ALL_KEYWORDS, ALL_KEYWORDS_INDEX, Keyword};
+use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan, Word};
+use std::sync::LazyLock;
 
 /// Characters that may continue an operator into a longer (or custom) one in PostgreSQL.
 fn is_operator_part(b: u8) -> bool {
@@ -94,11 +96,17 @@ pub(super) fn tokenize(sql: &str) -> Option<Vec<TokenWithSpan>> {
                 if peek(end) == Some(b'\'') {
                     return None;
                 }
-                let token = Token::make_word(&sql[cursor.at..end], None);
+                let word = &sql[cursor.at..end];
+                let keyword = keyword(word);
                 // `COPY ... FROM STDIN` makes sqlparser read data rows: not plain.
-                if matches!(&token, Token::Word(w) if w.keyword == Keyword::COPY) {
+                if keyword == Keyword::COPY {
                     return None;
                 }
+                let token = Token::Word(Word {
+                    value: word.to_string(),
+                    quote_style: None,
+                    keyword,
+                });
                 advance_ascii(&mut cursor, end);
                 token
             }
@@ -184,6 +192,30 @@ pub(super) fn tokenize(sql: &str) -> Option<Vec<TokenWithSpan>> {
     Some(tokens)
 }
 
+/// The keyword an unquoted ASCII word is, as sqlparser's binary search over its keyword list
+/// finds it (case-insensitively), from a hash map: that search was half of this tokenizer's time.
+fn keyword(word: &str) -> Keyword {
+    const LONGEST: usize = 64;
+    static KEYWORDS: LazyLock<FxHashMap<&'static str, Keyword>> = LazyLock::new(|| {
+        assert!(ALL_KEYWORDS.iter().all(|k| k.len() <= LONGEST));
+        ALL_KEYWORDS
+            .iter()
+            .copied()
+            .zip(ALL_KEYWORDS_INDEX.iter().copied())
+            .collect()
+    });
+    if word.len() > LONGEST {
+        return Keyword::NoKeyword;
+    }
+    let mut upper = [0u8; LONGEST];
+    let upper = &mut upper[..word.len()];
+    upper.copy_from_slice(word.as_bytes());
+    upper.make_ascii_uppercase();
+    // ASCII in, ASCII out.
+    let upper = std::str::from_utf8(upper).expect("ASCII");
+    KEYWORDS.get(upper).copied().unwrap_or(Keyword::NoKeyword)
+}
+
 fn digits_end(bytes: &[u8], from: usize) -> usize {
     bytes[from..]
         .iter()
@@ -261,6 +293,38 @@ mod tests {
             }
         }
         assert!(seen >= 9, "{seen}");
+    }
+
+    #[test]
+    fn keywords_are_found_as_sqlparser_finds_them() {
+        let words = ALL_KEYWORDS.iter().flat_map(|k| {
+            let mixed: String = k
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 0 {
+                        c.to_ascii_lowercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            [
+                k.to_string(),
+                k.to_ascii_lowercase(),
+                mixed,
+                format!("{k}x"),
+                format!("x{k}"),
+            ]
+        });
+        let others = ["a", "_", "x1", "select_", "abcdefghijklmnopqrstuvwxyz"];
+        let long = "abcdefghijklmnopqrstuvwxyz".repeat(3);
+        for word in words.chain(others.map(String::from)).chain([long]) {
+            let Token::Word(expected) = Token::make_word(&word, None) else {
+                unreachable!()
+            };
+            assert_eq!(keyword(&word), expected.keyword, "{word}");
+        }
     }
 
     #[test]
