@@ -272,6 +272,9 @@ mod tests {
             "SELECT Count(*) FROM \"x\"",
             "select 'straße' as s, 'multi\nline' as m -- größe\r\nfrom t;",
             "select *\r\nfrom t\twhere x<=1 and y<2 and z>3 and w=4",
+            "select '--x', 'a/*b', '' from t -- it's \"quoted\" /* not a comment\nwhere a = -1",
+            "select 123456789012345678901234567890, 0, 007, 1.0 from t -- end without newline",
+            ".a.b.",
         ];
         let answered = plain.iter().filter(|sql| assert_agrees(sql)).count();
         assert_eq!(
