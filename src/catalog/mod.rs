@@ -11,6 +11,7 @@ use naming::{ConfigTarget, FileRole};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use table_config::{ConfFile, EffectiveConfig};
 
 /// A file of the views directory as read from disk.
@@ -98,59 +99,83 @@ pub fn read_tree(root: &Path) -> Result<Tree, CatalogError> {
     if !root.is_dir() {
         return Err(CatalogError::NotADirectory(root.to_path_buf()));
     }
-    // The walk lists the files in order; reading them (an open, a read and a close each, the
-    // bulk of this function's time) is spread over the rayon pool, and the results are put back
-    // in walk order, so files and diagnostics come out exactly as a sequential read gives them.
+    // The walk lists the files in order and hands them, 64 at a time, to the rayon pool to be
+    // read (an open, a read and a close each, the bulk of this function's time) while it goes
+    // on. The batches are put back in walk order, so files and diagnostics come out exactly as
+    // a sequential read gives them.
     enum Found {
         Problem(Diagnostic),
         File { path: String, full: PathBuf },
     }
-    let mut found = Vec::new();
-    let walker = walkdir::WalkDir::new(root)
-        .follow_links(true)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    for entry in walker {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(err) => {
-                let path = err
-                    .path()
-                    .map(|p| relative(root, p))
-                    .unwrap_or_else(|| ".".into());
-                let message = if err.loop_ancestor().is_some() {
-                    "symbolic link loop: this folder links back to one of its parents; remove the link".to_string()
-                } else {
-                    format!("cannot read: {err}")
-                };
-                found.push(Found::Problem(Diagnostic::error(message).in_file(path)));
-                continue;
-            }
-        };
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let path = relative(root, entry.path());
-        if !is_relevant(&path) {
-            continue;
-        }
-        found.push(Found::File {
-            path,
-            full: entry.into_path(),
-        });
-    }
-    let read: Vec<Result<RawFile, Diagnostic>> = found
-        .into_par_iter()
-        .with_min_len(64)
-        .map(|item| match item {
+    fn read_one(item: Found) -> Result<RawFile, Diagnostic> {
+        match item {
             Found::Problem(diagnostic) => Err(diagnostic),
             Found::File { path, full } => match std::fs::read(&full) {
                 Ok(bytes) => Ok(RawFile { path, bytes }),
                 Err(err) => Err(Diagnostic::error(format!("cannot read: {err}")).in_file(path)),
             },
-        })
-        .collect();
+        }
+    }
+    const BATCH: usize = 64;
+    let batches: Mutex<Vec<(usize, Vec<Result<RawFile, Diagnostic>>)>> = Mutex::default();
+    rayon::scope(|scope| {
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut batch_number = 0;
+        let mut send = |batch: Vec<Found>| {
+            let (number, batches) = (batch_number, &batches);
+            batch_number += 1;
+            scope.spawn(move |_| {
+                let read = batch.into_iter().map(read_one).collect();
+                batches
+                    .lock()
+                    .expect("no reader panics")
+                    .push((number, read));
+            });
+        };
+        let walker = walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        for entry in walker {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(err) => {
+                    let path = err
+                        .path()
+                        .map(|p| relative(root, p))
+                        .unwrap_or_else(|| ".".into());
+                    let message = if err.loop_ancestor().is_some() {
+                        "symbolic link loop: this folder links back to one of its parents; remove the link".to_string()
+                    } else {
+                        format!("cannot read: {err}")
+                    };
+                    batch.push(Found::Problem(Diagnostic::error(message).in_file(path)));
+                    continue;
+                }
+            };
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let path = relative(root, entry.path());
+            if !is_relevant(&path) {
+                continue;
+            }
+            batch.push(Found::File {
+                path,
+                full: entry.into_path(),
+            });
+            if batch.len() == BATCH {
+                send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+            }
+        }
+        if !batch.is_empty() {
+            send(batch);
+        }
+    });
+    let mut batches = batches.into_inner().expect("no reader panics");
+    batches.sort_unstable_by_key(|(number, _)| *number);
+    let read = batches.into_iter().flat_map(|(_, read)| read);
     let mut tree = Tree::default();
     for item in read {
         match item {
@@ -567,4 +592,64 @@ fn merged_config(
 /// Reads and builds in one go.
 pub fn load(root: &Path) -> Result<Catalog, CatalogError> {
     Ok(build(&read_tree(root)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files are read on the rayon pool in batches while the walk goes on; what comes out is
+    /// still in the walk's order, whatever batch finishes first.
+    #[test]
+    fn a_large_tree_reads_in_walk_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for schema in ["b", "a", "c"] {
+            std::fs::create_dir(root.join(schema)).unwrap();
+            std::fs::write(root.join(format!("{schema}.conf")), "grant_select=x\n").unwrap();
+            for n in (0..150).rev() {
+                let body = format!("select {n} as n -- {schema}\n");
+                std::fs::write(root.join(schema).join(format!("v{n:03}.sql")), body).unwrap();
+            }
+            std::fs::write(root.join(schema).join("notes.txt"), "not relevant").unwrap();
+            std::fs::write(root.join(schema).join(".hidden.sql"), "select 1").unwrap();
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(root, root.join("b").join("loop")).unwrap();
+
+        let tree = read_tree(root).unwrap();
+
+        let expected: Vec<String> = walkdir::WalkDir::new(root)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| relative(root, e.path()))
+            .filter(|p| is_relevant(p))
+            .collect();
+        let paths: Vec<&str> = tree.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths.len(), 3 * 151);
+        assert_eq!(paths, expected);
+        for file in &tree.files {
+            let text = std::str::from_utf8(&file.bytes).unwrap();
+            let (schema, name) = file.path.split_once('/').unwrap_or((&file.path, ""));
+            if let Some(n) = name.strip_prefix('v').and_then(|n| n.strip_suffix(".sql")) {
+                let n: u32 = n.parse().unwrap();
+                assert_eq!(
+                    text,
+                    format!("select {n} as n -- {schema}\n"),
+                    "{}",
+                    file.path
+                );
+            }
+        }
+        #[cfg(unix)]
+        {
+            assert_eq!(tree.diagnostics.len(), 1, "{:?}", tree.diagnostics);
+            let loop_found = format!("{:?}", tree.diagnostics[0]);
+            assert!(loop_found.contains("symbolic link loop"), "{loop_found}");
+            assert!(loop_found.contains("b/loop"), "{loop_found}");
+        }
+    }
 }
