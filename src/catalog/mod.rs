@@ -116,8 +116,10 @@ pub fn read_tree(root: &Path) -> Result<Tree, CatalogError> {
             },
         }
     }
+    /// A batch's number in walk order, and what reading its files gave.
+    type ReadBatch = (usize, Vec<Result<RawFile, Diagnostic>>);
     const BATCH: usize = 64;
-    let batches: Mutex<Vec<(usize, Vec<Result<RawFile, Diagnostic>>)>> = Mutex::default();
+    let batches: Mutex<Vec<ReadBatch>> = Mutex::default();
     rayon::scope(|scope| {
         let mut batch = Vec::with_capacity(BATCH);
         let mut batch_number = 0;
