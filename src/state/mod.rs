@@ -125,15 +125,12 @@ pub struct Store {
 pub struct StagedSchedule<'a> {
     store: &'a mut Store,
     changes: ScheduleChanges,
-    /// The transaction is open (and must be ended on drop).
-    open: bool,
 }
 
 impl StagedSchedule<'_> {
     /// Commits the schedule; returns what it changed.
     pub fn commit(mut self) -> Result<ScheduleChanges, StateError> {
         self.store.conn.execute_batch("commit")?;
-        self.open = false;
         Ok(std::mem::take(&mut self.changes))
     }
 }
@@ -141,7 +138,8 @@ impl StagedSchedule<'_> {
 impl Drop for StagedSchedule<'_> {
     fn drop(&mut self) {
         let conn = &self.store.conn;
-        if self.open && !conn.is_autocommit() {
+        // A transaction still open here (never committed, or its commit failed) is undone.
+        if !conn.is_autocommit() {
             if let Err(e) = conn.execute_batch("rollback") {
                 tracing::warn!("rolling back a schedule that did not stand failed: {e}");
             }
@@ -313,14 +311,12 @@ impl Store {
         let mut staged = StagedSchedule {
             store: self,
             changes: ScheduleChanges::default(),
-            open: false,
         };
         staged
             .store
             .conn
             .pragma_update(None, "cache_size", BULK_CACHE_KIB)?;
         staged.store.conn.execute_batch("begin immediate")?;
-        staged.open = true;
         staged.changes =
             staged
                 .store
