@@ -251,55 +251,43 @@ pub fn build(tree: &Tree) -> Catalog {
     let mut c = Collected::default();
     // Naming, decoding and normalising each file is independent: done on the rayon pool, then
     // sorted into the maps in file order, as a sequential pass would.
-    let prepared: Vec<Result<(FileRole, Prepared), Diagnostic>> = tree
+    let prepared: Vec<Result<Prepared, Diagnostic>> = tree
         .files
         .par_iter()
         .with_min_len(64)
         .map(prepare)
         .collect();
-    for (file, item) in tree.files.iter().zip(prepared) {
-        let (role, prepared) = match item {
-            Ok(item) => item,
-            Err(d) => {
-                diagnostics.push(d);
-                continue;
-            }
-        };
-        match (role, prepared) {
-            (FileRole::Definition { table, interval }, Prepared::Text(sql)) => {
-                c.definitions.entry(table).or_default().push((sql, interval))
-            }
-            (FileRole::Test { table }, Prepared::Text(sql)) => {
-                c.tests.entry(table).or_default().push(sql)
-            }
-            (
-                FileRole::Select {
-                    table,
-                    as_definition,
-                },
-                Prepared::Text(sql),
-            ) => c.selects.push((table, as_definition, sql)),
-            (FileRole::Script { table: Some(table) }, Prepared::Text(raw)) => {
-                c.scripts.entry(table).or_default().push(raw)
-            }
-            (FileRole::Script { table: None }, _) => diagnostics.push(
-                Diagnostic::warning(
-                    "Python file ignored: its name is not a table's, so it is not a processor (helpers are fine)",
-                )
-                .in_file(&file.path),
-            ),
-            (FileRole::Requirements { table: Some(table) }, Prepared::Text(raw)) => {
+    for item in prepared {
+        match item {
+            Err(problem) | Ok(Prepared::Ignored(problem)) => diagnostics.push(problem),
+            Ok(Prepared::Definition {
+                table,
+                interval,
+                sql,
+            }) => c
+                .definitions
+                .entry(table)
+                .or_default()
+                .push((sql, interval)),
+            Ok(Prepared::Test { table, sql }) => c.tests.entry(table).or_default().push(sql),
+            Ok(Prepared::Select {
+                table,
+                as_definition,
+                sql,
+            }) => c.selects.push((table, as_definition, sql)),
+            Ok(Prepared::Script { table, raw }) => c.scripts.entry(table).or_default().push(raw),
+            Ok(Prepared::Requirements { table, raw }) => {
                 c.requirements.entry(table).or_default().push(raw)
             }
-            (FileRole::Requirements { table: None }, _) => diagnostics.push(
-                Diagnostic::warning("requirements file ignored: its name is not a table's")
-                    .in_file(&file.path),
-            ),
-            (FileRole::Config(target), Prepared::Config(conf, problems)) => {
+            Ok(Prepared::Config {
+                target,
+                conf,
+                problems,
+            }) => {
                 diagnostics.extend(problems);
                 c.configs.entry(target).or_default().push(conf);
             }
-            _ => {}
+            Ok(Prepared::Other) => {}
         }
     }
     let tables = assemble(c, &mut diagnostics);
@@ -310,40 +298,91 @@ pub fn build(tree: &Tree) -> Catalog {
     }
 }
 
-/// A file's content, made ready for its role.
+/// A file named, decoded and made ready for its role: SQL normalised, scripts and requirements
+/// as written, configuration parsed.
 enum Prepared {
-    /// SQL normalised, or a script or requirements file as written.
-    Text(SourceFile),
-    Config(ConfFile, Vec<Diagnostic>),
-    Nothing,
+    Definition {
+        table: TableName,
+        interval: Option<Interval>,
+        sql: SourceFile,
+    },
+    Test {
+        table: TableName,
+        sql: SourceFile,
+    },
+    Select {
+        table: TableName,
+        as_definition: Option<TableName>,
+        sql: SourceFile,
+    },
+    Script {
+        table: TableName,
+        raw: SourceFile,
+    },
+    Requirements {
+        table: TableName,
+        raw: SourceFile,
+    },
+    Config {
+        target: ConfigTarget,
+        conf: ConfFile,
+        problems: Vec<Diagnostic>,
+    },
+    /// A script or requirements file whose name is not a table's: the warning saying so.
+    Ignored(Diagnostic),
+    /// Not duro's.
+    Other,
 }
 
-fn prepare(file: &RawFile) -> Result<(FileRole, Prepared), Diagnostic> {
+fn prepare(file: &RawFile) -> Result<Prepared, Diagnostic> {
     let role = naming::classify(&file.path)
         .map_err(|err| Diagnostic::error(err.to_string()).in_file(&file.path))?;
     let text = decode(file)?;
-    let source = |text: String| {
-        Prepared::Text(SourceFile {
-            path: file.path.clone(),
-            text,
-        })
+    let source = |text: String| SourceFile {
+        path: file.path.clone(),
+        text,
     };
-    let prepared = match &role {
-        FileRole::Definition { .. } | FileRole::Test { .. } | FileRole::Select { .. } => {
-            source(normalise_sql(text))
+    let sql = || source(normalise_sql(text));
+    let raw = || source(text.to_string());
+    Ok(match role {
+        FileRole::Definition { table, interval } => Prepared::Definition {
+            table,
+            interval,
+            sql: sql(),
+        },
+        FileRole::Test { table } => Prepared::Test { table, sql: sql() },
+        FileRole::Select {
+            table,
+            as_definition,
+        } => Prepared::Select {
+            table,
+            as_definition,
+            sql: sql(),
+        },
+        FileRole::Script { table: Some(table) } => Prepared::Script { table, raw: raw() },
+        FileRole::Script { table: None } => Prepared::Ignored(
+            Diagnostic::warning(
+                "Python file ignored: its name is not a table's, so it is not a processor (helpers are fine)",
+            )
+            .in_file(&file.path),
+        ),
+        FileRole::Requirements { table: Some(table) } => {
+            Prepared::Requirements { table, raw: raw() }
         }
-        FileRole::Script { table: Some(_) } | FileRole::Requirements { table: Some(_) } => {
-            source(text.to_string())
-        }
-        FileRole::Config(_) => {
+        FileRole::Requirements { table: None } => Prepared::Ignored(
+            Diagnostic::warning("requirements file ignored: its name is not a table's")
+                .in_file(&file.path),
+        ),
+        FileRole::Config(target) => {
             let (conf, problems) = table_config::parse(&file.path, text);
-            Prepared::Config(conf, problems)
+            Prepared::Config {
+                target,
+                conf,
+                problems,
+            }
         }
-        FileRole::Script { table: None }
-        | FileRole::Requirements { table: None }
-        | FileRole::Other => Prepared::Nothing,
-    };
-    Ok((role, prepared))
+        FileRole::Other => Prepared::Other,
+    })
 }
 
 /// Takes the one file of a kind for a table; several are an error naming all of them.
