@@ -33,8 +33,10 @@ impl Analysis {
 /// Settings that change the analysis of identical files; part of the content hash.
 pub fn settings_salt(config: &Config) -> String {
     format!(
-        "duro {} schema={} cycles={} dialect={:?} warehouse={:?}",
+        "duro {} lineage={} sqlparser={} schema={} cycles={} dialect={:?} warehouse={:?}",
         env!("CARGO_PKG_VERSION"),
+        crate::lineage::LINEAGE_VERSION,
+        crate::lineage::SQLPARSER_VERSION,
         config.scheduler.default_schema,
         config.scheduler.allow_cycles,
         config.sql_dialect(),

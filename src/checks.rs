@@ -38,17 +38,20 @@ pub fn table_checks(
     let mut out = Vec::new();
     let query = spec.query();
     if let Some(error) = &lineage.parse_error {
-        let found: Vec<String> = lineage.dependencies.iter().map(|t| t.to_string()).collect();
+        let list = |names: Vec<String>| {
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        };
+        let found = list(lineage.dependencies.iter().map(|t| t.to_string()).collect());
+        let sources = list(lineage.sources.iter().cloned().collect());
         let mut d = at(
             query,
             &spec.name,
             format!(
-                "the query does not parse ({error}); dependencies were found by searching for table names instead: {}",
-                if found.is_empty() {
-                    "none".to_string()
-                } else {
-                    found.join(", ")
-                }
+                "the query does not parse ({error}); dependencies were found by searching for table names instead: {found}; sources: {sources}"
             ),
             false,
         );

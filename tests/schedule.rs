@@ -363,3 +363,64 @@ fn parsed_queries_are_kept_and_judged_against_the_current_catalog() {
     assert_eq!(p.run(&["schedule"]).code, 0);
     assert_eq!(kept(&p), 3);
 }
+
+/// A parse kept by a duro whose lineage computed something else (an older LINEAGE_VERSION) is
+/// never served: the schedule parses the query again. The control shows the test can fail: the
+/// same wrong entry under the current version's key is served.
+#[test]
+fn parses_kept_by_another_lineage_version_are_not_served() {
+    use duro::lineage::{LINEAGE_VERSION, Resolver, SqlDialect};
+    let p = Project::new();
+    p.write("s/a — 1h.sql", "select 1 as x");
+    let query_b = "with a as (select * from s.a) select * from a";
+    p.write("s/b — 1h.sql", query_b);
+    assert_eq!(p.run(&["schedule"]).code, 0);
+    let managed = std::collections::HashSet::new();
+    let resolver = Resolver {
+        managed: &managed,
+        default_schema: "public",
+        dialect: SqlDialect::Postgres,
+    };
+    let current = resolver.cache_key(query_b);
+    let db = p.sqlite();
+    let kept: i64 = db
+        .query_row(
+            "select count(*) from parse_cache where key = ?1",
+            [&current],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        kept, 1,
+        "the schedule keeps b's parse under the current key"
+    );
+    // What a wrong parse would say: b reads nothing.
+    let wrong = r#"{"relations":[],"output_columns":["x"],"parse_error":null,"not_a_query":null}"#;
+    let plant = |key: &str| {
+        db.execute("delete from parse_cache", []).unwrap();
+        db.execute(
+            "insert into parse_cache (key, parsed) values (?1, ?2)",
+            [key, wrong],
+        )
+        .unwrap();
+    };
+    let deps_of_b = || -> Vec<String> {
+        let mut stmt = db
+            .prepare("select depends_on from dependencies where table_name = 's.b'")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+
+    plant(&resolver.cache_key_at(LINEAGE_VERSION - 1, query_b));
+    p.write("s/c — 1h.sql", "select 3 as x");
+    assert_eq!(p.run(&["schedule"]).code, 0);
+    assert_eq!(deps_of_b(), ["s.a"], "an older version's parse was served");
+
+    plant(&current);
+    p.write("s/c — 1h.sql", "select 4 as x");
+    assert_eq!(p.run(&["schedule"]).code, 0);
+    assert!(deps_of_b().is_empty(), "control: the current key is served");
+}

@@ -243,6 +243,171 @@ pub fn dotted_names(sql: &str) -> Vec<Vec<String>> {
     names
 }
 
+/// The schema-qualified names (`schema.table`, `db.schema.table`) that stand as FROM items
+/// outside strings and comments: after `from` or `join` (past `only`/`lateral`), and after the
+/// commas of a FROM list. A name whose first part is an item bound earlier in the same list
+/// (`from s, s.items`) is PartiQL navigation and left out. For queries that do not parse.
+pub fn from_relations(sql: &str) -> Vec<Vec<String>> {
+    let tokens = significant(sql);
+    let word = |i: usize| {
+        tokens
+            .get(i)
+            .filter(|t| t.kind == Kind::Word)
+            .map(|t| t.text.to_ascii_lowercase())
+    };
+    let symbol = |i: usize, s: &str| {
+        tokens
+            .get(i)
+            .is_some_and(|t| t.kind == Kind::Symbol && t.text == s)
+    };
+    let mut found = Vec::new();
+    // Per open parenthesis: whether it is a function call's, where `from` is an argument's
+    // keyword (`extract(epoch from o.at)`, `trim(both from x)`) and no FROM clause.
+    let mut parens: Vec<bool> = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        if symbol(i, "(") {
+            let call = i > 0
+                && match tokens[i - 1].kind {
+                    Kind::QuotedIdent => true,
+                    Kind::Word => {
+                        !NOT_CALLS.contains(&tokens[i - 1].text.to_ascii_lowercase().as_str())
+                    }
+                    _ => false,
+                };
+            parens.push(call);
+        } else if symbol(i, ")") {
+            parens.pop();
+        }
+        let starts_list =
+            matches!(word(i).as_deref(), Some("from" | "join")) && parens.last() != Some(&true);
+        i += 1;
+        if !starts_list {
+            continue;
+        }
+        let mut bound: Vec<String> = Vec::new();
+        loop {
+            while matches!(word(i).as_deref(), Some("only" | "lateral")) {
+                i += 1;
+            }
+            let mut parts = Vec::new();
+            while let Some(part) = tokens.get(i).and_then(Token::identifier) {
+                parts.push(part);
+                i += 1;
+                if !symbol(i, ".") {
+                    break;
+                }
+                i += 1;
+            }
+            if parts.is_empty() {
+                break;
+            }
+            let navigation = parts.len() >= 2 && bound.contains(&parts[0]);
+            // The item's alias: `as x`, or a word that is not a keyword going on with the query.
+            if word(i).as_deref() == Some("as") {
+                i += 1;
+            }
+            let alias = match tokens.get(i) {
+                Some(t) if t.kind == Kind::QuotedIdent => t.identifier(),
+                Some(t)
+                    if t.kind == Kind::Word
+                        && !CLAUSE_WORDS.contains(&t.text.to_ascii_lowercase().as_str()) =>
+                {
+                    t.identifier()
+                }
+                _ => None,
+            };
+            if alias.is_some() {
+                i += 1;
+            }
+            bound.extend(alias.or_else(|| parts.last().cloned()));
+            if parts.len() >= 2 && !navigation {
+                found.push(parts);
+            }
+            if !symbol(i, ",") {
+                break;
+            }
+            i += 1;
+        }
+    }
+    found
+}
+
+/// Words a parenthesis can follow without being a function call's.
+const NOT_CALLS: &[&str] = &[
+    "from",
+    "join",
+    "in",
+    "exists",
+    "any",
+    "all",
+    "some",
+    "as",
+    "lateral",
+    "on",
+    "using",
+    "select",
+    "where",
+    "and",
+    "or",
+    "not",
+    "union",
+    "intersect",
+    "except",
+    "minus",
+    "with",
+    "values",
+    "recursive",
+    "then",
+    "else",
+    "when",
+    "is",
+];
+
+/// Words that go on with a query after a FROM item, so they are not its alias.
+const CLAUSE_WORDS: &[&str] = &[
+    "where",
+    "join",
+    "inner",
+    "left",
+    "right",
+    "full",
+    "cross",
+    "natural",
+    "on",
+    "using",
+    "group",
+    "order",
+    "having",
+    "limit",
+    "offset",
+    "union",
+    "intersect",
+    "except",
+    "minus",
+    "window",
+    "qualify",
+    "fetch",
+    "for",
+    "at",
+    "tablesample",
+    "with",
+    "connect",
+    "start",
+    "pivot",
+    "unpivot",
+    "select",
+    "from",
+    "into",
+    "returning",
+    "when",
+    "then",
+    "else",
+    "end",
+    "and",
+    "or",
+];
+
 /// Rewrites real references to `schema.table` (qualified, or unqualified after FROM/JOIN when
 /// `schema` is the default schema) into `replacement`, leaving strings, comments, other tables
 /// (`schema.table_other`) and column references alone.

@@ -2,20 +2,21 @@
 //! bodies and set operations count; CTE names, aliases, comments and strings never do. When a
 //! query does not parse, a name search outside comments and strings takes over.
 
+mod dialect;
 pub mod lexer;
 mod plain_tokens;
+mod scope;
+
+pub use dialect::DuroRedshiftDialect;
 
 use crate::ident::TableName;
 use serde::{Deserialize, Serialize};
-use sqlparser::ast::{
-    Expr, Ident, ObjectName, Query, SelectItem, SetExpr, Statement, TableFactor, Visit, Visitor,
-};
-use sqlparser::dialect::{Dialect, PostgreSqlDialect, RedshiftSqlDialect};
+use sqlparser::ast::{Expr, Query, SelectItem, SetExpr, Statement, Visit};
+use sqlparser::dialect::{Dialect, PostgreSqlDialect};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 use std::collections::{BTreeSet, HashSet};
-use std::ops::ControlFlow;
 
 /// A relation as written in a query, after case folding (unquoted parts are lower-cased).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -68,6 +69,16 @@ pub struct ParsedQuery {
     pub not_a_query: Option<String>,
 }
 
+/// The version of what lineage computes from a query's text. Parsed queries are kept between
+/// runs under keys that include it ([`Resolver::cache_key`]), and the schedule's content hash
+/// includes it too: raise it with every change to what parsing, scoping or the fallback yield,
+/// or a state file written before the change serves the old answer.
+pub const LINEAGE_VERSION: u32 = 2;
+
+/// The sqlparser release duro is built with (read from Cargo.lock by build.rs): another release
+/// may parse the same text differently.
+pub const SQLPARSER_VERSION: &str = env!("DURO_SQLPARSER_VERSION");
+
 /// Which warehouse's SQL to expect. Both dialects are tried before the fallback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SqlDialect {
@@ -80,10 +91,10 @@ fn dialects(primary: SqlDialect) -> [Box<dyn Dialect>; 2] {
     match primary {
         SqlDialect::Postgres => [
             Box::new(PostgreSqlDialect {}),
-            Box::new(RedshiftSqlDialect {}),
+            Box::new(DuroRedshiftDialect::default()),
         ],
         SqlDialect::Redshift => [
-            Box::new(RedshiftSqlDialect {}),
+            Box::new(DuroRedshiftDialect::default()),
             Box::new(PostgreSqlDialect {}),
         ],
     }
@@ -209,14 +220,16 @@ impl Resolver<'_> {
 
     /// The key under which [`Resolver::parse_query`]'s result for `sql` may be kept.
     pub fn cache_key(&self, sql: &str) -> String {
+        self.cache_key_at(LINEAGE_VERSION, sql)
+    }
+
+    /// [`Resolver::cache_key`] as a duro whose lineage is at `version` would compute it.
+    pub fn cache_key_at(&self, version: u32, sql: &str) -> String {
         let mut hasher = blake3::Hasher::new();
-        // The version too: another duro may parse the same text differently.
         hasher.update(
             format!(
-                "duro {}\0{:?}\0{}\0",
-                env!("CARGO_PKG_VERSION"),
-                self.dialect,
-                self.default_schema
+                "lineage {version}\0sqlparser {SQLPARSER_VERSION}\0{:?}\0{}\0",
+                self.dialect, self.default_schema
             )
             .as_bytes(),
         );
@@ -244,11 +257,7 @@ impl Resolver<'_> {
             [] => parsed.not_a_query = Some("nothing".into()),
             _ => parsed.not_a_query = Some(format!("{} statements", statements.len())),
         }
-        let mut collector = Collector {
-            ctes: Vec::new(),
-            relations: BTreeSet::new(),
-            resolver: self,
-        };
+        let mut collector = scope::Collector::new(self);
         let _ = statements.visit(&mut collector);
         parsed.relations = collector.relations;
         parsed
@@ -285,14 +294,22 @@ impl Resolver<'_> {
         }
     }
 
-    /// Searches for managed `schema.table` names outside comments and strings.
+    /// Searches for managed `schema.table` names outside comments and strings (dependencies),
+    /// and for the schema-qualified FROM items of the text (sources).
     fn fallback(&self, this: &TableName, sql: &str, lineage: &mut Lineage) {
+        let quoted = |parts: Vec<String>| -> Vec<(String, bool)> {
+            parts.into_iter().map(|p| (p, true)).collect()
+        };
         for parts in lexer::dotted_names(sql) {
-            let parts: Vec<(String, bool)> = parts.into_iter().map(|p| (p, true)).collect();
-            if let Some(relation) = self.relation(&parts)
+            if let Some(relation) = self.relation(&quoted(parts))
                 && let Some(table) = relation.as_table()
                 && (self.managed.contains(&table) || &table == this)
             {
+                self.classify(this, relation, lineage);
+            }
+        }
+        for parts in lexer::from_relations(sql) {
+            if let Some(relation) = self.relation(&quoted(parts)) {
                 self.classify(this, relation, lineage);
             }
         }
@@ -307,80 +324,6 @@ fn first_words(statement: &str) -> String {
         .join(" ")
 }
 
-fn ident_parts(name: &ObjectName) -> Vec<(String, bool)> {
-    name.0
-        .iter()
-        .filter_map(|part| part.as_ident())
-        .map(|ident| (ident.value.clone(), ident.quote_style.is_some()))
-        .collect()
-}
-
-/// Walks the AST collecting relations, keeping a stack of the CTE names in scope.
-struct Collector<'a, 'b> {
-    ctes: Vec<Vec<(String, bool)>>,
-    relations: BTreeSet<Relation>,
-    resolver: &'a Resolver<'b>,
-}
-
-impl Collector<'_, '_> {
-    fn is_cte(&self, name: &(String, bool)) -> bool {
-        self.ctes.iter().flatten().any(|(cte, quoted)| {
-            if *quoted || name.1 {
-                cte == &name.0
-            } else {
-                cte.eq_ignore_ascii_case(&name.0)
-            }
-        })
-    }
-}
-
-impl Visitor for Collector<'_, '_> {
-    type Break = ();
-
-    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
-        let names = query
-            .with
-            .iter()
-            .flat_map(|with| &with.cte_tables)
-            .map(|cte| {
-                (
-                    cte.alias.name.value.clone(),
-                    cte.alias.name.quote_style.is_some(),
-                )
-            })
-            .collect();
-        self.ctes.push(names);
-        ControlFlow::Continue(())
-    }
-
-    fn post_visit_query(&mut self, _query: &Query) -> ControlFlow<()> {
-        self.ctes.pop();
-        ControlFlow::Continue(())
-    }
-
-    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
-        if let TableFactor::Table {
-            name, args: None, ..
-        } = factor
-        {
-            let parts = ident_parts(name);
-            let is_cte = matches!(parts.as_slice(), [single] if self.is_cte(single));
-            if !is_cte && let Some(relation) = self.resolver.relation(&parts) {
-                self.relations.insert(relation);
-            }
-        }
-        ControlFlow::Continue(())
-    }
-}
-
-fn ident_name(ident: &Ident) -> String {
-    if ident.quote_style.is_some() {
-        ident.value.clone()
-    } else {
-        ident.value.to_lowercase()
-    }
-}
-
 /// The output column names of a query, `None` when it selects `*` or a name cannot be known.
 pub fn output_columns(query: &Query) -> Option<Vec<String>> {
     let mut body = query.body.as_ref();
@@ -393,7 +336,7 @@ pub fn output_columns(query: &Query) -> Option<Vec<String>> {
                     .projection
                     .iter()
                     .map(|item| match item {
-                        SelectItem::ExprWithAlias { alias, .. } => Some(ident_name(alias)),
+                        SelectItem::ExprWithAlias { alias, .. } => Some(scope::fold(alias)),
                         SelectItem::UnnamedExpr(expr) => expr_name(expr),
                         SelectItem::Wildcard(_)
                         | SelectItem::QualifiedWildcard(..)
@@ -408,15 +351,15 @@ pub fn output_columns(query: &Query) -> Option<Vec<String>> {
 
 fn expr_name(expr: &Expr) -> Option<String> {
     match expr {
-        Expr::Identifier(ident) => Some(ident_name(ident)),
-        Expr::CompoundIdentifier(parts) => parts.last().map(ident_name),
+        Expr::Identifier(ident) => Some(scope::fold(ident)),
+        Expr::CompoundIdentifier(parts) => parts.last().map(scope::fold),
         Expr::Cast { expr, .. } | Expr::Nested(expr) => expr_name(expr),
         Expr::Function(function) => function
             .name
             .0
             .last()
             .and_then(|p| p.as_ident())
-            .map(ident_name),
+            .map(scope::fold),
         // PostgreSQL names other expressions `?column?`; they cannot be keys.
         _ => Some("?column?".into()),
     }
@@ -426,9 +369,11 @@ fn expr_name(expr: &Expr) -> Option<String> {
 pub fn ddl_columns(sql: &str, dialect: SqlDialect) -> Result<Vec<String>, String> {
     let statements = parse(sql, dialect)?;
     match statements.as_slice() {
-        [Statement::CreateTable(create)] => {
-            Ok(create.columns.iter().map(|c| ident_name(&c.name)).collect())
-        }
+        [Statement::CreateTable(create)] => Ok(create
+            .columns
+            .iter()
+            .map(|c| scope::fold(&c.name))
+            .collect()),
         [other] => Err(format!(
             "expected `create table …`, found `{}`",
             first_words(&other.to_string())
@@ -443,6 +388,7 @@ pub fn ddl_columns(sql: &str, dialect: SqlDialect) -> Result<Vec<String>, String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlparser::dialect::RedshiftSqlDialect;
 
     fn managed() -> HashSet<TableName> {
         [
@@ -560,6 +506,60 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["first.cities"]
         );
+    }
+
+    #[test]
+    fn the_fallback_reports_schema_qualified_from_items_as_sources() {
+        let l = lineage(
+            "select e.id, extract(epoch from e.at), trim(both from x.y) \
+             from raw.events e join \"Raw\".\"Other\" o on o.id = e.id, first.cities c, c.tags t \
+             left join lateral other.fn_rows r on true \
+             where e.kind in (select kind from raw.kinds) -- from raw.commented\n \
+             and e.note <> 'from raw.quoted' and ???",
+        );
+        assert!(l.parse_error.is_some());
+        assert_eq!(
+            l.sources.iter().collect::<Vec<_>>(),
+            ["Raw.Other", "other.fn_rows", "raw.events", "raw.kinds"]
+        );
+        assert_eq!(
+            l.dependencies
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>(),
+            ["first.cities"]
+        );
+        // Names in other places than FROM items are no sources.
+        let l = lineage("select a.b, db.s.t from ??? where x.y = 1");
+        assert!(l.sources.is_empty(), "{:?}", l.sources);
+        let l = lineage("select * FROM ONLY db.raw.x, raw.y AS yy ??? JOIN raw.z");
+        assert_eq!(
+            l.sources.iter().collect::<Vec<_>>(),
+            ["raw.x", "raw.y", "raw.z"]
+        );
+    }
+
+    /// A parse result kept under one lineage version is never served to another.
+    #[test]
+    fn parse_cache_keys_change_with_the_lineage_version() {
+        let managed = managed();
+        let resolver = Resolver {
+            managed: &managed,
+            default_schema: "public",
+            dialect: SqlDialect::Postgres,
+        };
+        let sql = "select * from people";
+        assert_eq!(
+            resolver.cache_key(sql),
+            resolver.cache_key_at(LINEAGE_VERSION, sql)
+        );
+        assert_ne!(
+            resolver.cache_key_at(LINEAGE_VERSION, sql),
+            resolver.cache_key_at(LINEAGE_VERSION + 1, sql)
+        );
+        // build.rs found sqlparser in Cargo.lock.
+        assert_ne!(SQLPARSER_VERSION, "unknown");
+        assert!(SQLPARSER_VERSION.contains('.'), "{SQLPARSER_VERSION}");
     }
 
     #[test]
