@@ -50,13 +50,51 @@ pub enum WarehouseKind {
 #[serde(deny_unknown_fields, default)]
 pub struct WarehouseConfig {
     pub url: Secret,
+    /// Redshift's workload-management query group, set by every duro session on Redshift: WLM
+    /// routes duro's queries by it and it is their `label` in STL_QUERY. Ignored elsewhere.
+    pub query_group: String,
 }
 
 impl Default for WarehouseConfig {
     fn default() -> Self {
         WarehouseConfig {
             url: Secret::new("duckdb://.duro/warehouse.duckdb"),
+            query_group: DEFAULT_QUERY_GROUP.into(),
         }
+    }
+}
+
+/// The query group duro's Redshift sessions run in unless `warehouse.query_group` says otherwise.
+pub const DEFAULT_QUERY_GROUP: &str = "duro";
+
+/// Redshift keeps the first 30 characters of a query group in STL_QUERY.label; a longer one
+/// would be cut there, so it is refused.
+pub const QUERY_GROUP_MAX_CHARS: usize = 30;
+
+/// A query group is a label: letters, digits and ` _-.:/@`, at most 30 characters, not empty,
+/// no leading or trailing space. Returns the reason it is not.
+pub fn check_query_group(value: &str) -> Result<(), String> {
+    let fix = format!(
+        "use a short label such as {DEFAULT_QUERY_GROUP:?} (letters, digits, spaces and _ - . : / @, at most {QUERY_GROUP_MAX_CHARS} characters)"
+    );
+    let problem = if value.trim().is_empty() {
+        Some("is empty".to_string())
+    } else if value.chars().count() > QUERY_GROUP_MAX_CHARS {
+        Some(format!(
+            "is {} characters long; Redshift keeps only the first {QUERY_GROUP_MAX_CHARS} in STL_QUERY.label",
+            value.chars().count()
+        ))
+    } else if value.trim() != value {
+        Some("starts or ends with a space".to_string())
+    } else {
+        value
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || " _-.:/@".contains(*c)))
+            .map(|c| format!("contains {c:?}"))
+    };
+    match problem {
+        Some(problem) => Err(format!("{value:?} {problem}: {fix}")),
+        None => Ok(()),
     }
 }
 
@@ -325,6 +363,9 @@ impl Config {
                 ),
             );
         }
+        if let Err(e) = check_query_group(&self.warehouse.query_group) {
+            return fail("warehouse.query_group", e);
+        }
         if !crate::ident::is_identifier(&self.scheduler.default_schema) {
             return fail(
                 "scheduler.default_schema",
@@ -510,6 +551,45 @@ mod tests {
         assert!(e.to_string().contains("DURO_WEBTOKEN"), "{e}");
         let e = load("views = [", &[]).unwrap_err();
         assert!(e.to_string().contains("TOML"), "{e}");
+    }
+
+    #[test]
+    fn query_group_default_file_and_environment() {
+        assert_eq!(load("", &[]).unwrap().warehouse.query_group, "duro");
+        let config = load("[warehouse]\nquery_group = \"etl nightly\"\n", &[]).unwrap();
+        assert_eq!(config.warehouse.query_group, "etl nightly");
+        let config = load(
+            "[warehouse]\nquery_group = \"etl\"\n",
+            &[("DURO_WAREHOUSE_QUERY_GROUP", "duro-prod:eu")],
+        )
+        .unwrap();
+        assert_eq!(config.warehouse.query_group, "duro-prod:eu");
+    }
+
+    #[test]
+    fn query_group_must_be_a_label() {
+        for bad in [
+            "",
+            " ",
+            "it's",
+            "a\"b",
+            "back\\slash",
+            "semi;colon",
+            "line\nbreak",
+            "tab\there",
+            " padded",
+            "thirty-one-characters-long-xxxx",
+        ] {
+            let e = load("", &[("DURO_WAREHOUSE_QUERY_GROUP", bad)]).unwrap_err();
+            let message = e.to_string();
+            assert!(message.contains("warehouse.query_group"), "{message}");
+            assert!(message.contains("use a short label"), "{message}");
+        }
+        let e = load("[warehouse]\nquery_group = \"x'; drop table t; --\"\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("contains '\\''"), "{e}");
+        let thirty = "a".repeat(QUERY_GROUP_MAX_CHARS);
+        assert!(check_query_group(&thirty).is_ok());
+        assert!(check_query_group("duro 2/eu-west-1@prod_x.y").is_ok());
     }
 
     #[test]
