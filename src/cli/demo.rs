@@ -203,7 +203,10 @@ pub fn run(dir: PathBuf, bind: Option<&str>) -> Result<i32, Failure> {
     let rt = runtime()?;
     rt.block_on(async move {
         println!("Generating the raw data (raw.customers, raw.orders, raw.products)…");
-        let conn = Connection::open(&config.warehouse.url)
+        let conn = Connection::open(
+            &config.warehouse.url,
+            &duro::warehouse::Session::from_config(&config.warehouse),
+        )
             .await
             .map_err(|e| Failure::new(1, e.to_string()))?;
         // Today comes from here: DuckDB's current_date needs its ICU extension.

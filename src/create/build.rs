@@ -36,11 +36,11 @@ pub async fn attempt(
         Some((conn, idle)) if idle > Duration::from_secs(30) => {
             match conn.execute("select 1").await {
                 Ok(_) => conn,
-                Err(_) => Connection::open(&creator.url).await?,
+                Err(_) => Connection::open(&creator.url, &creator.session).await?,
             }
         }
         Some((conn, _)) => conn,
-        None => Connection::open(&creator.url).await?,
+        None => Connection::open(&creator.url, &creator.session).await?,
     };
     ctx.set_canceller(Some(conn.canceller()));
     ctx.step(Step::Connect);
@@ -73,9 +73,16 @@ async fn transaction(
     let name = &job.name;
     let temp = name.with_suffix("_duro_temp");
     let old = name.with_suffix("_duro_old");
-    // One round trip: begin, bounded lock waits, a leftover temp table dropped, the new table.
+    // One round trip: begin, bounded lock waits, the run's timeout as the server's backstop, a
+    // leftover temp table dropped, the new table. Both settings are `set local`: they end with
+    // the transaction, so the pooled connection's next run starts from its own.
     let mut opening = vec!["begin".to_string()];
     opening.extend(sql::lock_timeout(conn.dialect, ctx.creator.lock_timeout));
+    opening.extend(sql::statement_timeout(
+        conn.dialect,
+        ctx.timeout,
+        sql::Scope::Transaction,
+    ));
     opening.push(sql::drop_table_if_exists(&temp));
     let (create, what) = match &job.processor {
         // A processor table: its DDL, pointed at the temp table, then the script's rows.
@@ -166,13 +173,8 @@ async fn transaction(
         .into());
     }
     let views = if has_views {
-        // Read with an empty search_path so definitions name every relation in full.
-        let mut query = String::new();
-        if conn.dialect == Dialect::Postgres {
-            query.push_str("set local search_path = '';\n");
-        }
-        query.push_str(&sql::dependent_views_query(name));
-        conn.query_text(&query).await?
+        conn.query_text(&sql::dependent_views_query(conn.dialect, name))
+            .await?
     } else {
         Vec::new()
     };
@@ -189,9 +191,14 @@ async fn transaction(
         if let Some(leftover) = leftover {
             swap.push(sql::drop(&old, leftover));
         }
-        swap.push(sql::rename(name, kind, &old.table));
+        swap.push(sql::rename(conn.dialect, name, kind, &old.table));
     }
-    swap.push(sql::rename(&temp, RelKind::Table, &name.table));
+    swap.push(sql::rename(
+        conn.dialect,
+        &temp,
+        RelKind::Table,
+        &name.table,
+    ));
     let mut closing = Vec::new();
     if let Some(kind) = current {
         closing.push(sql::drop(&old, kind));
@@ -321,9 +328,15 @@ pub async fn snapshot(
     let Some(every) = job.snapshots_interval else {
         return Ok(false);
     };
-    let conn = Connection::open(&ctx.creator.url).await?;
+    let conn = Connection::open(&ctx.creator.url, &ctx.creator.session).await?;
     let history = job.name.with_suffix("_history");
-    conn.execute("begin").await?;
+    let mut begin = vec!["begin".to_string()];
+    begin.extend(sql::statement_timeout(
+        conn.dialect,
+        ctx.timeout,
+        sql::Scope::Transaction,
+    ));
+    conn.execute(&begin.join(";\n")).await?;
     let result = async {
         let mut made = false;
         if relkind(&conn, &history).await?.is_none() {

@@ -88,6 +88,8 @@ impl Job {
 /// Settings and shared handles of a creator process.
 pub struct Creator {
     pub url: Secret,
+    /// What each warehouse session sets when it opens (Redshift's query group).
+    pub session: crate::warehouse::Session,
     pub default_schema: String,
     pub store: Arc<Mutex<Store>>,
     pub owner: String,
@@ -130,6 +132,7 @@ impl Creator {
         let c = &config.creator;
         Creator {
             url: config.warehouse.url.clone(),
+            session: crate::warehouse::Session::from_config(&config.warehouse),
             default_schema: config.scheduler.default_schema.clone(),
             store: Arc::new(Mutex::new(store)),
             owner: owner_id(),
@@ -239,6 +242,9 @@ pub struct RunContext<'a> {
     pub creator: &'a Creator,
     /// The run's id in the state database.
     pub run: i64,
+    /// The run's timeout (`Creator::timeout_for`); also the server-side `statement_timeout` of
+    /// its warehouse sessions, a backstop should this process die mid-run.
+    pub timeout: Duration,
     steps: Mutex<Vec<(Step, Timestamp)>>,
     /// What a processor printed, kept with the run.
     output: Mutex<Option<String>>,
@@ -315,19 +321,24 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
             return report;
         }
     };
+    let job = Job::from_row(row);
+    let timeout = match &job {
+        Ok(job) => creator.timeout_for(job),
+        Err(_) => creator.timeout_first_run,
+    };
     let ctx = RunContext {
         creator,
         run,
+        timeout,
         steps: Mutex::new(Vec::new()),
         output: Mutex::new(None),
         canceller: Mutex::new(None),
     };
-    let ending = match Job::from_row(row) {
+    let ending = match job {
         Err(message) => Ending::Failed(BuildError::Warehouse(
             crate::warehouse::WarehouseError::new(message),
         )),
         Ok(job) => {
-            let timeout = creator.timeout_for(&job);
             let ending = tokio::select! {
                 ending = with_retries(creator, &ctx, &job) => ending,
                 _ = tokio::time::sleep(timeout) => {

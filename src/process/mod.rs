@@ -8,7 +8,7 @@ pub mod venv;
 use crate::create::RunContext;
 use crate::ident::TableName;
 use crate::state::Step;
-use crate::warehouse::sql::{Dialect, literal};
+use crate::warehouse::sql::{self, Dialect, literal};
 use crate::warehouse::{Connection, WarehouseError};
 use futures_util::StreamExt;
 use std::path::{Path, PathBuf};
@@ -227,7 +227,12 @@ async fn select_to_csv(
     delimiter: char,
     path: &Path,
 ) -> Result<(), WarehouseError> {
-    let conn = Connection::open(&ctx.creator.url).await?;
+    let conn = Connection::open(&ctx.creator.url, &ctx.creator.session).await?;
+    // This connection serves the select only and is closed after it: a session-wide backstop.
+    if let Some(statement) = sql::statement_timeout(conn.dialect, ctx.timeout, sql::Scope::Session)
+    {
+        conn.execute(&statement).await?;
+    }
     #[cfg(feature = "duckdb")]
     if let Some(duck) = conn.duck() {
         return duck

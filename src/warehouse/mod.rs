@@ -174,8 +174,46 @@ pub fn dialect_of(kind: WarehouseKind) -> Option<Dialect> {
     }
 }
 
+/// What every session duro opens sets before its first statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Redshift's WLM query group (`warehouse.query_group`, validated by the config).
+    pub query_group: String,
+}
+
+impl Default for Session {
+    fn default() -> Session {
+        Session {
+            query_group: crate::config::DEFAULT_QUERY_GROUP.into(),
+        }
+    }
+}
+
+impl Session {
+    pub fn from_config(warehouse: &crate::config::WarehouseConfig) -> Session {
+        Session {
+            query_group: warehouse.query_group.clone(),
+        }
+    }
+}
+
 impl Connection {
-    pub async fn open(url: &Secret) -> Result<Connection, WarehouseError> {
+    /// Connects and prepares the session (on Redshift: its query group).
+    pub async fn open(url: &Secret, session: &Session) -> Result<Connection, WarehouseError> {
+        let conn = Connection::connect(url).await?;
+        if let Some(statement) = sql::query_group(conn.dialect, &session.query_group) {
+            conn.execute(&statement).await.map_err(|mut e| {
+                e.message = format!(
+                    "cannot set the session's query group (warehouse.query_group): {}",
+                    e.message
+                );
+                e
+            })?;
+        }
+        Ok(conn)
+    }
+
+    async fn connect(url: &Secret) -> Result<Connection, WarehouseError> {
         #[cfg(feature = "duckdb")]
         if url.expose().starts_with("duckdb://") {
             return Ok(Connection {

@@ -138,10 +138,15 @@ impl RelKind {
     }
 }
 
-pub fn rename(table: &TableName, kind: RelKind, new_name: &str) -> String {
+/// `alter table|view … rename to …`. Redshift has no `ALTER VIEW` (PostgreSQL added it in 8.3,
+/// after Redshift's fork): a view is renamed with `ALTER TABLE`, as its guide documents.
+pub fn rename(dialect: Dialect, table: &TableName, kind: RelKind, new_name: &str) -> String {
+    let keyword = match (dialect, kind) {
+        (Dialect::Redshift, RelKind::View) => "table",
+        _ => kind.keyword(),
+    };
     format!(
-        "alter {} {} rename to {}",
-        kind.keyword(),
+        "alter {keyword} {} rename to {}",
         table.quoted(),
         quote(new_name)
     )
@@ -220,10 +225,39 @@ pub const INSPECT_PREPARED: &str = "select c.relname::text, c.relkind::text,
     from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
     where n.nspname = $1::name and c.relname in ($2::name, $3::name)";
 
-/// Views bound to `table`: schema, name, relkind, definition (schema-qualified when run with an
-/// empty search_path) and options.
-pub fn dependent_views_query(table: &TableName) -> String {
-    format!(
+/// Views bound to `table`, read before the swap so they can be re-pointed to the new table:
+/// schema, name, relkind, definition and options, one row per view.
+///
+/// PostgreSQL: run with an empty search_path, so that the definitions name every relation in
+/// full.
+///
+/// Redshift: its `pg_class` has no `reloptions` (and array functions are not supported), and
+/// `::regclass` is not documented, so the rule and its view are matched the way AWS's own
+/// `v_view_dependency` admin view does: through the rule's internal (`'i'`) dependency on its
+/// view. Late-binding views (`with no schema binding`) have no `pg_depend` rows and zero
+/// `relnatts`; both exclude them, so they are never re-pointed: they bind by name when queried
+/// and read the new table by themselves.
+pub fn dependent_views_query(dialect: Dialect, table: &TableName) -> String {
+    if dialect == Dialect::Redshift {
+        return format!(
+            "select distinct vn.nspname::text, v.relname::text, v.relkind::text, pg_catalog.pg_get_viewdef(v.oid), ''
+         from pg_catalog.pg_class t
+         join pg_catalog.pg_namespace tn on tn.oid = t.relnamespace
+         join pg_catalog.pg_depend d on d.refobjid = t.oid
+         join pg_catalog.pg_depend vd on vd.objid = d.objid and vd.deptype = 'i'
+         join pg_catalog.pg_class v on v.oid = vd.refobjid
+         join pg_catalog.pg_namespace vn on vn.oid = v.relnamespace
+         where tn.nspname = {} and t.relname = {} and v.oid <> t.oid and v.relkind = 'v' and v.relnatts > 0
+         order by 1, 2",
+            literal(&table.schema),
+            literal(&table.table)
+        );
+    }
+    let mut query = String::new();
+    if dialect == Dialect::Postgres {
+        query.push_str("set local search_path = '';\n");
+    }
+    query.push_str(&format!(
         "select distinct vn.nspname::text, v.relname::text, v.relkind::text, pg_catalog.pg_get_viewdef(v.oid), coalesce(pg_catalog.array_to_string(v.reloptions, ', '), '')
          from pg_catalog.pg_depend d
          join pg_catalog.pg_rewrite r on r.oid = d.objid
@@ -236,7 +270,8 @@ pub fn dependent_views_query(table: &TableName) -> String {
          order by 1, 2",
         literal(&table.schema),
         literal(&table.table)
-    )
+    ));
+    query
 }
 
 /// Re-creates a view from its saved definition; bound by name, it then reads the new table.
@@ -372,10 +407,50 @@ pub fn copy_from_s3(
     )
 }
 
-/// Bounds how long a statement waits for a lock (PostgreSQL; Redshift has no lock timeout).
+/// Bounds how long a statement waits for a lock (PostgreSQL; Redshift has no `lock_timeout`
+/// parameter, and DuckDB does not wait for locks).
 pub fn lock_timeout(dialect: Dialect, limit: std::time::Duration) -> Option<String> {
     (dialect == Dialect::Postgres)
         .then(|| format!("set local lock_timeout = '{}ms'", limit.as_millis().max(1)))
+}
+
+/// How long a `SET` lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `SET LOCAL`: until the transaction ends (commit or rollback), on PostgreSQL and Redshift
+    /// alike; what a pooled connection needs, since its next run has another timeout.
+    Transaction,
+    /// `SET`: until the session ends; for a connection used once and closed.
+    Session,
+}
+
+/// The server-side backstop of a run's timeout: `statement_timeout` in whole milliseconds (the
+/// unit both PostgreSQL and Redshift take), at least 1 (0 would mean no limit) and at most
+/// 2^31 - 1 (the parameter is a 32-bit integer). The server cancels any statement that runs
+/// longer, even when the duro that sent it is gone. DuckDB runs in duro's own process: nothing
+/// to set.
+pub fn statement_timeout(
+    dialect: Dialect,
+    limit: std::time::Duration,
+    scope: Scope,
+) -> Option<String> {
+    if dialect == Dialect::DuckDb {
+        return None;
+    }
+    let millis = limit.as_millis().clamp(1, i32::MAX as u128);
+    let set = match scope {
+        Scope::Transaction => "set local",
+        Scope::Session => "set",
+    };
+    Some(format!("{set} statement_timeout = {millis}"))
+}
+
+/// Redshift: the session's workload-management query group, so WLM routes duro's queries to its
+/// queue and they carry it as `label` in STL_QUERY and SVL_QLOG. It can only be set at run time
+/// (`SET`), not in the startup packet. `None` elsewhere. The label was validated with the config
+/// (`warehouse.query_group`) and is quoted here all the same.
+pub fn query_group(dialect: Dialect, label: &str) -> Option<String> {
+    (dialect == Dialect::Redshift).then(|| format!("set query_group to {}", literal(label)))
 }
 
 #[cfg(test)]
@@ -425,8 +500,13 @@ mod tests {
                 ],
             )
             .unwrap(),
-            rename(&t("second.child"), RelKind::Table, "child_duro_old"),
-            rename(&temp, RelKind::Table, "child"),
+            rename(
+                Dialect::Redshift,
+                &t("second.child"),
+                RelKind::Table,
+                "child_duro_old",
+            ),
+            rename(Dialect::Redshift, &temp, RelKind::Table, "child"),
             drop(&t("second.child_duro_old"), RelKind::Table),
             drop_table_if_exists(&temp),
         ];
@@ -457,6 +537,139 @@ mod tests {
             )
             .unwrap_or_else(|e| panic!("{statement}: {e}"));
         }
+    }
+
+    fn parse_redshift(statement: &str) {
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::RedshiftSqlDialect {}, statement)
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+
+    /// What a Redshift session and a build transaction set, snapshot-tested and parsed back.
+    #[test]
+    fn redshift_session_settings() {
+        let seven_minutes = std::time::Duration::from_secs(420);
+        let statements = [
+            query_group(Dialect::Redshift, "duro").unwrap(),
+            query_group(Dialect::Redshift, "etl: it's").unwrap(),
+            statement_timeout(Dialect::Redshift, seven_minutes, Scope::Transaction).unwrap(),
+            statement_timeout(Dialect::Redshift, seven_minutes, Scope::Session).unwrap(),
+        ];
+        insta::assert_snapshot!(statements.join(";\n"), @r"
+        set query_group to 'duro';
+        set query_group to 'etl: it''s';
+        set local statement_timeout = 420000;
+        set statement_timeout = 420000
+        ");
+        for statement in &statements {
+            parse_redshift(statement);
+        }
+        // Redshift has no lock_timeout; DuckDB sets nothing; PostgreSQL has no query group.
+        assert_eq!(lock_timeout(Dialect::Redshift, seven_minutes), None);
+        assert_eq!(query_group(Dialect::Postgres, "duro"), None);
+        assert_eq!(query_group(Dialect::DuckDb, "duro"), None);
+        assert_eq!(
+            statement_timeout(Dialect::DuckDb, seven_minutes, Scope::Transaction),
+            None
+        );
+        assert_eq!(
+            statement_timeout(Dialect::Postgres, seven_minutes, Scope::Transaction).as_deref(),
+            Some("set local statement_timeout = 420000")
+        );
+    }
+
+    #[test]
+    fn statement_timeout_stays_within_the_parameter() {
+        let set = |d: std::time::Duration| {
+            statement_timeout(Dialect::Postgres, d, Scope::Session).unwrap()
+        };
+        // Never 0 (no limit), never past a 32-bit integer (4 weeks is 2,419,200,000 ms).
+        assert_eq!(set(std::time::Duration::ZERO), "set statement_timeout = 1");
+        assert_eq!(
+            set(std::time::Duration::from_secs(4 * 7 * 24 * 3600)),
+            "set statement_timeout = 2147483647"
+        );
+        assert_eq!(
+            set(std::time::Duration::from_millis(1500)),
+            "set statement_timeout = 1500"
+        );
+    }
+
+    /// Redshift renames views with ALTER TABLE (it has no ALTER VIEW); PostgreSQL keeps ALTER VIEW.
+    #[test]
+    fn views_are_renamed_with_alter_table_on_redshift() {
+        let view = t("second.child");
+        let redshift = rename(Dialect::Redshift, &view, RelKind::View, "child_duro_old");
+        insta::assert_snapshot!(redshift, @r#"alter table "second"."child" rename to "child_duro_old""#);
+        parse_redshift(&redshift);
+        assert_eq!(
+            rename(Dialect::Postgres, &view, RelKind::View, "child_duro_old"),
+            "alter view \"second\".\"child\" rename to \"child_duro_old\""
+        );
+        assert_eq!(
+            drop(&t("second.child_duro_old"), RelKind::View),
+            "drop view \"second\".\"child_duro_old\""
+        );
+    }
+
+    /// The catalog queries of a Redshift build, snapshot-tested and parsed back: no
+    /// `reloptions`, no array function, no `::regclass`; late-binding views excluded.
+    #[test]
+    fn redshift_catalog_queries() {
+        let table = t("second.child");
+        let dependents = dependent_views_query(Dialect::Redshift, &table);
+        insta::assert_snapshot!(dependents, @r"
+        select distinct vn.nspname::text, v.relname::text, v.relkind::text, pg_catalog.pg_get_viewdef(v.oid), ''
+                 from pg_catalog.pg_class t
+                 join pg_catalog.pg_namespace tn on tn.oid = t.relnamespace
+                 join pg_catalog.pg_depend d on d.refobjid = t.oid
+                 join pg_catalog.pg_depend vd on vd.objid = d.objid and vd.deptype = 'i'
+                 join pg_catalog.pg_class v on v.oid = vd.refobjid
+                 join pg_catalog.pg_namespace vn on vn.oid = v.relnamespace
+                 where tn.nspname = 'second' and t.relname = 'child' and v.oid <> t.oid and v.relkind = 'v' and v.relnatts > 0
+                 order by 1, 2
+        ");
+        for absent in ["reloptions", "array_to_string", "regclass", "search_path"] {
+            assert!(!dependents.contains(absent), "{absent} in {dependents}");
+        }
+        let old = t("second.child_duro_old");
+        let statements = [
+            dependents,
+            relkinds_query(Dialect::Redshift, &table, &old),
+            relkind_query(Dialect::Redshift, &t("second.child_history")),
+            schema_exists_query(Dialect::Redshift, "second"),
+            create_schema("second"),
+            columns_query(Dialect::Redshift, &table),
+            newest_snapshot_query(&t("second.child_history")),
+            create_history(
+                &t("second.child_history"),
+                &table,
+                "2026-01-02T03:04:05Z".parse().unwrap(),
+            ),
+            insert_snapshot(
+                &t("second.child_history"),
+                &table,
+                &["city".into()],
+                "2026-01-02T03:04:05Z".parse().unwrap(),
+            ),
+            add_column(&t("second.child_history"), "city", "character varying(256)"),
+            delete_snapshots_before(
+                &t("second.child_history"),
+                "2026-01-02T03:04:05Z".parse().unwrap(),
+            ),
+            create_or_replace_view(
+                "second",
+                "reader",
+                "",
+                "SELECT child.city FROM second.child;",
+            ),
+        ];
+        for statement in &statements {
+            parse_redshift(statement);
+        }
+        // PostgreSQL keeps its own form: options, regclass, and an empty search_path.
+        let postgres = dependent_views_query(Dialect::Postgres, &table);
+        assert!(postgres.starts_with("set local search_path = '';\n"));
+        assert!(postgres.contains("array_to_string(v.reloptions"));
     }
 
     #[test]
