@@ -1,5 +1,8 @@
 //! The views tree of the original tool's tests (original-behavior.md §15.1) must work unchanged:
-//! 5 tables, their intervals, edges and merged configs (§2.5), through the real binary.
+//! 5 tables, their intervals, edges and merged configs (§2.5), through the real binary. And a
+//! views tree of Redshift SQL as teams write it (system views, `(+)`, PartiQL, `approximate`,
+//! `top`, `pivot`, `qualify`, CTEs named like tables) checks without a fallback and with the
+//! relation sets of `tests/fixtures/redshift/expected-graph.json`.
 
 mod common;
 
@@ -126,4 +129,28 @@ fn force_tree_of_parent_marks_its_whole_tree() {
         })
         .unwrap();
     assert_eq!(n, 1);
+}
+
+#[test]
+fn redshift_sql_checks_without_a_fallback_and_with_its_relation_sets() {
+    let p = Project::with_fixture("redshift");
+    p.write_config_with_url("redshift://duro@localhost/dev", "");
+    let run = p.run(&["check", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.json(), json!([]), "no error and no warning");
+    let graph = p.run(&["graph", "--format", "json"]).json();
+    let found: serde_json::Map<String, serde_json::Value> = graph["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let relations = json!({"depends_on": t["depends_on"], "sources": t["sources"]});
+            (t["name"].as_str().unwrap().to_string(), relations)
+        })
+        .collect();
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::fixture("redshift").join("expected-graph.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(serde_json::Value::Object(found), expected);
 }

@@ -1,11 +1,15 @@
-//! duro's Redshift dialect: sqlparser's, plus what Redshift accepts and sqlparser enables only
-//! for other dialects (the Oracle-style `(+)` outer-join operator).
+//! duro's Redshift dialect: sqlparser's, plus what Redshift accepts and sqlparser does not read
+//! as Redshift: the Oracle-style `(+)` outer-join operator (enabled only for other dialects) and
+//! `approximate count(distinct …)` (sqlparser knows only `approximate percentile_disc`).
 //!
 //! Every rule sqlparser's `RedshiftSqlDialect` sets is delegated to it, and [`Dialect::dialect`]
 //! answers with its type, so the parser's own "is this Redshift?" checks still see Redshift.
 
+use sqlparser::ast::{Expr, Ident};
 use sqlparser::dialect::{BindPlaceholderStyle, Dialect, RedshiftSqlDialect};
 use sqlparser::keywords::Keyword;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::Token;
 use std::any::TypeId;
 use std::iter::Peekable;
 use std::str::Chars;
@@ -24,6 +28,30 @@ impl Dialect for DuroRedshiftDialect {
     /// `where a.id = b.id(+)`: Redshift's documented outer-join operator (WHERE clause only).
     fn supports_outer_join_operator(&self) -> bool {
         true
+    }
+
+    /// `approximate count(distinct x)`: the function, prefixed as sqlparser prefixes
+    /// `approximate percentile_disc(…)`.
+    fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
+        let is = |n: usize, keyword: Keyword| matches!(&parser.peek_nth_token_ref(n).token, Token::Word(w) if w.keyword == keyword);
+        if !(is(0, Keyword::APPROXIMATE)
+            && is(1, Keyword::COUNT)
+            && parser.peek_nth_token_ref(2).token == Token::LParen)
+        {
+            return None;
+        }
+        let approximate = parser.next_token();
+        let prefix = match approximate.token {
+            Token::Word(word) => word.into_ident(approximate.span),
+            _ => Ident::new("approximate"),
+        };
+        Some(parser.parse_object_name(false).and_then(|name| {
+            let function = parser.parse_function(name)?;
+            Ok(Expr::Prefixed {
+                prefix,
+                value: Box::new(function),
+            })
+        }))
     }
 
     fn ordered_bind_placeholder_style(&self) -> Option<BindPlaceholderStyle> {
@@ -178,11 +206,12 @@ mod tests {
     }
 
     #[test]
-    fn outer_join_operator_parses() {
+    fn outer_join_operator_and_approximate_count_parse() {
         for sql in [
             "select * from a, b where a.id = b.id(+)",
             "select * from a, b where a.id(+) = b.id and a.x(+) = 1",
             "select (select max(y) from c, d where c.k = d.k(+)) from (select * from e, f where e.i = f.i (+)) g",
+            "select approximate count(distinct a), APPROXIMATE COUNT(*) from t",
         ] {
             Parser::parse_sql(&DuroRedshiftDialect::default(), sql)
                 .unwrap_or_else(|e| panic!("{sql}: {e}"));

@@ -184,6 +184,19 @@ fn too_deep(tokens: &[TokenWithSpan]) -> Result<(), String> {
     Ok(())
 }
 
+/// Where PostgreSQL and Redshift find the system catalogs and views: searched before any schema
+/// of the search path, so an unqualified `pg_class` or `stl_query` is `pg_catalog`'s.
+const SYSTEM_SCHEMA: &str = "pg_catalog";
+
+/// Whether an unqualified name is a system relation's: PostgreSQL's catalogs (`pg_…`), and on
+/// Redshift its system tables and views (`stl_`, `stv_`, `svl_`, `svv_`, `svcs_`, `stcs_`,
+/// `sys_`).
+fn is_system_relation(name: &str, dialect: SqlDialect) -> bool {
+    const REDSHIFT: &[&str] = &["stl_", "stv_", "svl_", "svv_", "svcs_", "stcs_", "sys_"];
+    name.starts_with("pg_")
+        || (dialect == SqlDialect::Redshift && REDSHIFT.iter().any(|p| name.starts_with(p)))
+}
+
 /// Context for resolving names: the managed tables and the schema of unqualified names.
 pub struct Resolver<'a> {
     pub managed: &'a HashSet<TableName>,
@@ -202,10 +215,18 @@ impl Resolver<'_> {
         };
         match parts {
             [] => None,
-            [name] => Some(Relation {
-                schema: self.default_schema.to_string(),
-                name: fold(name),
-            }),
+            [name] => {
+                let name = fold(name);
+                let schema = if is_system_relation(&name, self.dialect) {
+                    SYSTEM_SCHEMA
+                } else {
+                    self.default_schema
+                };
+                Some(Relation {
+                    schema: schema.to_string(),
+                    name,
+                })
+            }
             [.., schema, name] => Some(Relation {
                 schema: fold(schema),
                 name: fold(name),
@@ -282,7 +303,16 @@ impl Resolver<'_> {
         lineage
     }
 
-    fn classify(&self, this: &TableName, relation: Relation, lineage: &mut Lineage) {
+    fn classify(&self, this: &TableName, mut relation: Relation, lineage: &mut Lineage) {
+        // An unqualified name like a system relation's that is a managed table of the default
+        // schema: the parse cannot know the catalog, so the managed table is found here.
+        if relation.schema == SYSTEM_SCHEMA
+            && let Ok(table) = TableName::new(self.default_schema, &relation.name)
+            && table.table == relation.name
+            && (self.managed.contains(&table) || &table == this)
+        {
+            relation.schema = self.default_schema.to_string();
+        }
         match relation.as_table() {
             Some(table) if &table == this => lineage.reads_itself = true,
             Some(table) if self.managed.contains(&table) => {
@@ -560,6 +590,55 @@ mod tests {
         // build.rs found sqlparser in Cargo.lock.
         assert_ne!(SQLPARSER_VERSION, "unknown");
         assert!(SQLPARSER_VERSION.contains('.'), "{SQLPARSER_VERSION}");
+    }
+
+    #[test]
+    fn unqualified_system_relations_are_pg_catalogs() {
+        let mut managed = managed();
+        managed.insert(TableName::parse("public.sys_config").unwrap());
+        let analyze = |dialect, sql: &str| {
+            Resolver {
+                managed: &managed,
+                default_schema: "public",
+                dialect,
+            }
+            .analyze(&TableName::parse("x.me").unwrap(), sql)
+        };
+        let sql = "select * from pg_class c join PG_NAMESPACE n on n.oid = c.relnamespace \
+                   join stl_query q on true join svv_table_info i on true join sys_config s on true \
+                   join public.stv_locks l on true";
+        let redshift = analyze(SqlDialect::Redshift, sql);
+        assert_eq!(
+            redshift.sources.iter().collect::<Vec<_>>(),
+            [
+                "pg_catalog.pg_class",
+                "pg_catalog.pg_namespace",
+                "pg_catalog.stl_query",
+                "pg_catalog.svv_table_info",
+                "public.stv_locks"
+            ]
+        );
+        // A managed table named like a system view is still found.
+        assert_eq!(
+            redshift
+                .dependencies
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>(),
+            ["public.sys_config"]
+        );
+        // PostgreSQL has no Redshift system views: only `pg_…` is the catalog's.
+        let postgres = analyze(SqlDialect::Postgres, sql);
+        assert_eq!(
+            postgres.sources.iter().collect::<Vec<_>>(),
+            [
+                "pg_catalog.pg_class",
+                "pg_catalog.pg_namespace",
+                "public.stl_query",
+                "public.stv_locks",
+                "public.svv_table_info"
+            ]
+        );
     }
 
     #[test]
