@@ -1,6 +1,7 @@
 //! duro's Redshift dialect: sqlparser's, plus what Redshift accepts and sqlparser does not read
 //! as Redshift: the Oracle-style `(+)` outer-join operator (enabled only for other dialects) and
-//! `approximate count(distinct …)` (sqlparser knows only `approximate percentile_disc`).
+//! `approximate count(distinct …)` (sqlparser knows only `approximate percentile_disc`); and
+//! `[` is a subscript, never a quote (`a[i]`).
 //!
 //! Every rule sqlparser's `RedshiftSqlDialect` sets is delegated to it, and [`Dialect::dialect`]
 //! answers with its type, so the parser's own "is this Redshift?" checks still see Redshift.
@@ -58,15 +59,17 @@ impl Dialect for DuroRedshiftDialect {
         self.inner.ordered_bind_placeholder_style()
     }
 
-    fn is_nested_delimited_identifier_start(&self, ch: char) -> bool {
-        self.inner.is_nested_delimited_identifier_start(ch)
+    /// Redshift quotes identifiers with `"` only: `[` opens a SUPER subscript (`a[i]`, `a[0]`),
+    /// which sqlparser's dialect would read as a bracket-quoted name when a letter follows.
+    fn is_nested_delimited_identifier_start(&self, _ch: char) -> bool {
+        false
     }
 
     fn peek_nested_delimited_identifier_quotes(
         &self,
-        chars: Peekable<Chars<'_>>,
+        _chars: Peekable<Chars<'_>>,
     ) -> Option<(char, Option<char>)> {
-        self.inner.peek_nested_delimited_identifier_quotes(chars)
+        None
     }
 
     fn is_identifier_start(&self, ch: char) -> bool {
@@ -179,7 +182,6 @@ mod tests {
         let queries = [
             "select top 10 * from s.t",
             "select #tmp.a from #tmp",
-            "select [col] from [s].[t]",
             "select a from t where b ~~ 'x%' and c << 2 = 4",
             "select approximate percentile_disc(0.5) within group (order by x) from t",
             "select c.items[0].name, o from orders c, c.items as o at idx",
@@ -212,6 +214,7 @@ mod tests {
             "select * from a, b where a.id(+) = b.id and a.x(+) = 1",
             "select (select max(y) from c, d where c.k = d.k(+)) from (select * from e, f where e.i = f.i (+)) g",
             "select approximate count(distinct a), APPROXIMATE COUNT(*) from t",
+            "select a[i]::int, b.c[idx].d from t, t.arr as v at i",
         ] {
             Parser::parse_sql(&DuroRedshiftDialect::default(), sql)
                 .unwrap_or_else(|e| panic!("{sql}: {e}"));

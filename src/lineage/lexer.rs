@@ -279,8 +279,13 @@ pub fn from_relations(sql: &str) -> Vec<Vec<String>> {
         } else if symbol(i, ")") {
             parens.pop();
         }
-        let starts_list =
-            matches!(word(i).as_deref(), Some("from" | "join")) && parens.last() != Some(&true);
+        // `a is [not] distinct from b.c` compares; it names no relation.
+        let comparison = i >= 2
+            && word(i - 1).as_deref() == Some("distinct")
+            && matches!(word(i - 2).as_deref(), Some("is" | "not"));
+        let starts_list = matches!(word(i).as_deref(), Some("from" | "join"))
+            && parens.last() != Some(&true)
+            && !comparison;
         i += 1;
         if !starts_list {
             continue;

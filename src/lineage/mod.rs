@@ -560,7 +560,10 @@ mod tests {
             ["first.cities"]
         );
         // Names in other places than FROM items are no sources.
-        let l = lineage("select a.b, db.s.t from ??? where x.y = 1");
+        let l = lineage(
+            "select a.b, db.s.t from ??? where x.y = 1 and a is distinct from b.c \
+             and a is not distinct from d.e",
+        );
         assert!(l.sources.is_empty(), "{:?}", l.sources);
         let l = lineage("select * FROM ONLY db.raw.x, raw.y AS yy ??? JOIN raw.z");
         assert_eq!(

@@ -423,6 +423,10 @@ mod tests {
                 "select * from orders_super c where exists (select 1 from c.items i where i.x = 1)",
                 vec!["public.orders_super"],
             ),
+            (
+                "select v[i]::int, c.items[idx].sku from orders_super c, c.items as v at i",
+                vec!["public.orders_super"],
+            ),
             // Not bound: a real schema-qualified table.
             (
                 "select * from orders_super c, mart.orders o",
