@@ -187,20 +187,51 @@ pub fn schedule(config: &Config, now: Timestamp) -> Result<i32, Failure> {
     }
 }
 
+/// One entry of `plan --format json`; `retry_at` only for a table waiting after failures.
+#[derive(Serialize)]
+struct PlanJson<'a> {
+    name: String,
+    reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_at: Option<String>,
+}
+
 pub fn plan(config: &Config, format: TextOrJson, now: Timestamp) -> Result<i32, Failure> {
     let store = Store::open(&config.state)?;
     let (tables, graph) = plan::graph_from_state(&store)?;
-    let planned = plan::plan(&tables, &graph, now);
+    let poll = std::time::Duration::from_secs(config.creator.poll_seconds);
+    let planned = plan::plan_with_waits(&tables, &graph, now, poll);
     match format {
-        TextOrJson::Json => println!("{}", json(&planned)),
+        TextOrJson::Json => {
+            // What is built now, in build order, then what waits after failed runs.
+            let entries: Vec<PlanJson> = planned
+                .due
+                .iter()
+                .chain(&planned.waiting)
+                .map(|p| PlanJson {
+                    name: p.name.to_string(),
+                    reason: &p.reason,
+                    retry_at: p.retry_at.map(|t| rfc3339(duro::state::to_millis(t))),
+                })
+                .collect();
+            println!("{}", json(&entries));
+        }
         TextOrJson::Text => {
             if tables.is_empty() {
                 println!("No tables scheduled: run `duro schedule` first.");
-            } else if planned.is_empty() {
+            } else if planned.due.is_empty() {
                 println!("Nothing is due.");
             }
-            for (i, p) in planned.iter().enumerate() {
+            for (i, p) in planned.due.iter().enumerate() {
                 println!("{:>4}. {}: {}", i + 1, p.name, p.reason);
+            }
+            if !planned.waiting.is_empty() {
+                println!(
+                    "Waiting after failed runs (`duro force TABLE` builds one at the next poll):"
+                );
+            }
+            for p in &planned.waiting {
+                println!("   -  {}: {}", p.name, p.reason);
             }
         }
     }

@@ -181,7 +181,8 @@ pub async fn daemon(
             plan::graph_from_state(&store)?
         };
         let now = once.unwrap_or_else(Timestamp::now);
-        let planned: Vec<TableName> = plan::plan(&tables, &graph, now)
+        let poll = Duration::from_secs(config.creator.poll_seconds);
+        let planned: Vec<TableName> = plan::plan(&tables, &graph, now, poll)
             .into_iter()
             .map(|p| p.name)
             .collect();
@@ -204,7 +205,6 @@ pub async fn daemon(
         if once.is_some() || *shutdown.borrow() {
             break;
         }
-        let poll = Duration::from_secs(config.creator.poll_seconds);
         let woken = async {
             match &wake {
                 Some(wake) => wake.notified().await,
@@ -247,6 +247,8 @@ pub fn run(config: &Config, table: &str, tree: bool) -> Result<i32, Failure> {
             }
         }
         store.close_abandoned_runs(now)?;
+        // Built now whatever their retry wait: their failure streaks start afresh.
+        store.clear_failures(&tables.iter().map(|t| t.to_string()).collect::<Vec<_>>())?;
         let shutdown = shutdown_signal();
         let creator = Arc::new(Creator::new(config, store, shutdown));
         let reports = round(creator, tables, &graph).await;

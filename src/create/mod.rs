@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod datatests;
+pub mod retry;
 
 use crate::catalog::table_config::Grantee;
 use crate::config::{Config, Secret};
@@ -285,6 +286,9 @@ impl RunContext<'_> {
 enum Ending {
     Built(u64),
     Failed(BuildError),
+    /// Every attempt waited for a lock another process held; the attempts made and the last
+    /// error.
+    Busy(u32, crate::warehouse::WarehouseError),
     TimedOut(Duration),
     Cancelled,
 }
@@ -367,6 +371,7 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
     };
     report.seconds = started_at.elapsed().as_secs_f64();
     let unreachable = matches!(&ending, Ending::Failed(BuildError::Warehouse(e)) if e.connection);
+    let busy = matches!(ending, Ending::Busy(..));
     let (outcome, error) = match ending {
         Ending::Built(rows) => {
             report.rows = Some(rows);
@@ -381,6 +386,11 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
             (Outcome::TestsFailed, Some(message))
         }
         Ending::Failed(BuildError::Warehouse(e)) => (Outcome::Failed, Some(e.message)),
+        // Recorded as cancelled, and no outcome of the table (see `RunEnd::busy`).
+        Ending::Busy(made, e) => (
+            Outcome::Cancelled,
+            Some(retry::busy_message(&row.name, &e.message, made)),
+        ),
         Ending::TimedOut(limit) => (
             Outcome::Timeout,
             Some(format!(
@@ -394,7 +404,9 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
             Some("cancelled: duro was stopped; the old table was left as it was".to_string()),
         ),
     };
-    report.outcome = Some(outcome);
+    // A busy table has no outcome of its own: reported like a table another creator holds.
+    report.outcome = (!busy).then_some(outcome);
+    report.busy = busy;
     report.error = error;
     let end = RunEnd {
         run,
@@ -411,6 +423,7 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
             (!parts.is_empty()).then(|| parts.join("\n"))
         },
         steps: std::mem::take(&mut *ctx.steps.lock().unwrap_or_else(|p| p.into_inner())),
+        busy,
     };
     if let Err(e) = creator.state(|s| s.end_run(&row.name, &creator.owner, &end)) {
         tracing::error!("could not record the run of {}: {e}", row.name);
@@ -531,21 +544,32 @@ async fn load_with_retries(
     job: &Job,
     source: Option<&crate::process::LoadSource>,
 ) -> Ending {
-    let mut attempt = 0;
+    // `retries` retries: at most `retries + 1` attempts.
+    let mut attempt = 1;
     loop {
         match build::attempt(ctx, job, source).await {
             Ok(rows) => return Ending::Built(rows),
-            Err(BuildError::Warehouse(e)) if e.transient && attempt < creator.retries => {
-                attempt += 1;
-                let wait = Duration::from_secs(1u64 << attempt.min(5));
+            Err(BuildError::Warehouse(e)) if e.transient && attempt <= creator.retries => {
+                let wait = retry::wait_before(attempt);
                 tracing::warn!(
-                    "{}: {} (attempt {attempt} of {}); retrying in {}s",
-                    job.name,
-                    e.message,
-                    creator.retries,
-                    wait.as_secs()
+                    "{}",
+                    retry::retry_line(
+                        &job.name.to_string(),
+                        attempt,
+                        creator.retries,
+                        wait,
+                        &e.message
+                    )
                 );
+                attempt += 1;
                 tokio::time::sleep(wait).await;
+            }
+            Err(BuildError::Warehouse(e)) if retry::is_busy(&e) => {
+                return Ending::Busy(attempt, e);
+            }
+            Err(BuildError::Warehouse(mut e)) if e.transient => {
+                e.message = retry::gave_up(&e.message, attempt, creator.retries);
+                return Ending::Failed(BuildError::Warehouse(e));
             }
             Err(e) => return Ending::Failed(e),
         }

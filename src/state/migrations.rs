@@ -98,4 +98,13 @@ create table parse_cache (
     parsed text not null
 ) without rowid;
 "#,
+    // 5: the current streak of failed runs of each table and when the latest one ended, from
+    // which the planner computes a failing table's wait before it is due again (retry backoff).
+    // A table whose latest run failed starts with a streak of one.
+    r#"
+alter table tables add column failures integer not null default 0;
+alter table tables add column failed_at integer;
+update tables set failures = 1, failed_at = last_finished
+    where last_outcome in ('failed', 'tests_failed', 'timeout') and last_finished is not null;
+"#,
 ];

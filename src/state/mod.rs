@@ -96,6 +96,10 @@ pub struct TableRow {
     pub last_outcome: Option<String>,
     pub last_error: Option<String>,
     pub last_finished: Option<i64>,
+    /// Failed runs in a row since the last success, force or changed definition (the retry
+    /// backoff's exponent), and when the latest of them ended.
+    pub failures: u32,
+    pub failed_at: Option<i64>,
 }
 
 /// One successful schedule.
@@ -159,7 +163,7 @@ const PAGE_SIZE: i64 = 16384;
 const DEFAULT_CACHE_KIB: i64 = -2000;
 const BULK_CACHE_KIB: i64 = -65536;
 
-const TABLE_COLUMNS: &str = "name, interval_minutes, definition, select_query, script, requirements, tests, files, config, config_sources, sources, definition_hash, force, removed_at, added_at, changed_at, last_built, mean_seconds, run_count, lease_owner, lease_until, last_outcome, last_error, last_finished";
+const TABLE_COLUMNS: &str = "name, interval_minutes, definition, select_query, script, requirements, tests, files, config, config_sources, sources, definition_hash, force, removed_at, added_at, changed_at, last_built, mean_seconds, run_count, lease_owner, lease_until, last_outcome, last_error, last_finished, failures, failed_at";
 
 fn table_row(row: &rusqlite::Row) -> rusqlite::Result<TableRow> {
     Ok(TableRow {
@@ -187,6 +191,8 @@ fn table_row(row: &rusqlite::Row) -> rusqlite::Result<TableRow> {
         last_outcome: row.get(21)?,
         last_error: row.get(22)?,
         last_finished: row.get(23)?,
+        failures: row.get::<_, i64>(24)?.clamp(0, u32::MAX as i64) as u32,
+        failed_at: row.get(25)?,
     })
 }
 
@@ -383,7 +389,8 @@ impl Store {
                  values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?13)",
             )?;
             let mut update = tx.prepare(
-                "update tables set interval_minutes = ?2, definition = ?3, select_query = ?4, script = ?5, requirements = ?6, tests = ?7, files = ?8, config = ?9, config_sources = ?10, sources = ?11, definition_hash = ?12, force = ?13, removed_at = null, changed_at = ?13
+                "update tables set interval_minutes = ?2, definition = ?3, select_query = ?4, script = ?5, requirements = ?6, tests = ?7, files = ?8, config = ?9, config_sources = ?10, sources = ?11, definition_hash = ?12, force = ?13, removed_at = null, changed_at = ?13,
+                     failures = 0, failed_at = null
                  where name = ?1",
             )?;
             let mut update_meta = tx.prepare(
@@ -519,14 +526,16 @@ impl Store {
         ))
     }
 
-    /// Marks tables for rebuilding at `now`. A run that started before `now` does not clear
+    /// Marks tables for rebuilding at `now`, and ends their failure streaks (a forced table is
+    /// due at once, whatever its retry wait). A run that started before `now` does not clear
     /// the mark. Returns how many active tables were marked.
     pub fn force(&mut self, names: &[String], now: Timestamp) -> Result<usize, StateError> {
         let tx = self.conn.transaction()?;
         let mut count = 0;
         {
             let mut stmt = tx.prepare(
-                "update tables set force = max(?2, 1) where name = ?1 and removed_at is null",
+                "update tables set force = max(?2, 1), failures = 0, failed_at = null
+                 where name = ?1 and removed_at is null",
             )?;
             for name in names {
                 count += stmt.execute(params![name, to_millis(now)])?;

@@ -72,6 +72,21 @@ pub struct RunEnd {
     pub rows: Option<u64>,
     pub output: Option<String>,
     pub steps: Vec<(Step, Timestamp)>,
+    /// The table was busy in another process (a lock held elsewhere): the run is recorded, but
+    /// it is no outcome of the table, whose state (latest outcome, error, failure streak) stays
+    /// as it was.
+    pub busy: bool,
+}
+
+impl Outcome {
+    /// Whether a run ending so is a failure of its table (counted in its failure streak, which
+    /// makes it wait before it is due again). A cancelled run is not: duro was stopped.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Outcome::Failed | Outcome::TestsFailed | Outcome::Timeout
+        )
+    }
 }
 
 /// A run as read back from the state database, newest first in [`Store::runs_of`].
@@ -220,16 +235,35 @@ impl Store {
              on conflict (table_name, outcome) do update set count = count + 1",
             params![table, end.outcome.as_str()],
         )?;
-        tx.execute(
-            "update tables set last_outcome = ?2, last_error = ?3, last_finished = ?4 where name = ?1",
-            params![
-                table,
-                end.outcome.as_str(),
-                end.error,
-                to_millis(end.finished)
-            ],
-        )?;
+        if !end.busy {
+            // A success ends the failure streak, a failure extends it, a cancelled run leaves it.
+            tx.execute(
+                "update tables set last_outcome = ?2, last_error = ?3, last_finished = ?4,
+                    failures = case when ?5 then failures + 1 when ?6 then 0 else failures end,
+                    failed_at = case when ?5 then ?4 when ?6 then null else failed_at end
+                 where name = ?1",
+                params![
+                    table,
+                    end.outcome.as_str(),
+                    end.error,
+                    to_millis(end.finished),
+                    end.outcome.is_failure(),
+                    end.outcome == Outcome::Success
+                ],
+            )?;
+        }
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Ends the failure streaks of `names` (`duro run` builds them now, whatever their wait).
+    pub fn clear_failures(&self, names: &[String]) -> Result<(), StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("update tables set failures = 0, failed_at = null where name = ?1")?;
+        for name in names {
+            stmt.execute([name])?;
+        }
         Ok(())
     }
 
@@ -302,6 +336,7 @@ mod tests {
                 (Step::Connect, at(started + 1)),
                 (Step::CreateTemp, at(started + 2)),
             ],
+            busy: false,
         }
     }
 
@@ -392,6 +427,79 @@ mod tests {
             )
             .unwrap();
         assert_eq!(store.table("s.t").unwrap().unwrap().run_count, 4);
+    }
+
+    #[test]
+    fn failure_streaks_grow_with_failures_and_end_with_a_success_or_a_force() {
+        let mut store = store_with("s.t");
+        let streak = |store: &Store| {
+            let row = store.table("s.t").unwrap().unwrap();
+            (row.failures, row.failed_at)
+        };
+        let finish = |store: &mut Store, start: i64, outcome: Outcome, busy: bool| {
+            let run = store
+                .begin_run("s.t", "me", at(start), 30)
+                .unwrap()
+                .unwrap();
+            let mut e = end(run, start, 2.0, outcome, None);
+            e.rows = (outcome == Outcome::Success).then_some(1);
+            e.busy = busy;
+            store.end_run("s.t", "me", &e).unwrap();
+        };
+        assert_eq!(streak(&store), (0, None));
+        finish(&mut store, 2000, Outcome::Failed, false);
+        finish(&mut store, 2010, Outcome::Timeout, false);
+        finish(&mut store, 2020, Outcome::TestsFailed, false);
+        assert_eq!(streak(&store), (3, Some(2_022_000)));
+        // Neither a cancelled run nor a busy one is a failure of the table.
+        finish(&mut store, 2030, Outcome::Cancelled, false);
+        finish(&mut store, 2040, Outcome::Cancelled, true);
+        assert_eq!(streak(&store), (3, Some(2_022_000)));
+        // The busy run left the table's latest outcome and error as they were.
+        let row = store.table("s.t").unwrap().unwrap();
+        assert_eq!(row.last_outcome.as_deref(), Some("cancelled"));
+        assert_eq!(row.last_finished, Some(2_032_000));
+        finish(&mut store, 2050, Outcome::Success, false);
+        assert_eq!(streak(&store), (0, None));
+        finish(&mut store, 2060, Outcome::Failed, false);
+        store.force(&["s.t".into()], at(2070)).unwrap();
+        assert_eq!(streak(&store), (0, None));
+        finish(&mut store, 2080, Outcome::Failed, false);
+        store.clear_failures(&["s.t".into()]).unwrap();
+        assert_eq!(streak(&store), (0, None));
+        // A changed definition ends it too.
+        finish(&mut store, 2090, Outcome::Failed, false);
+        let changed = crate::state::tests::table("s.t", "h2", &[]);
+        store
+            .apply_schedule(&[changed], "c2", None, at(2100))
+            .unwrap();
+        assert_eq!(streak(&store), (0, None));
+    }
+
+    #[test]
+    fn a_state_from_before_failure_streaks_starts_failing_tables_with_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        // A state file at schema version 4 (before streaks): one failing table, one healthy.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for migration in &super::super::migrations::MIGRATIONS[..4] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        for (name, outcome) in [("s.bad", "failed"), ("s.good", "success")] {
+            conn.execute(
+                "insert into tables (name, definition, files, config, config_sources, sources, definition_hash, added_at, changed_at, last_outcome, last_finished)
+                 values (?1, 'select 1', '{}', '{}', '{}', '[]', 'h', 0, 0, ?2, 5000)",
+                params![name, outcome],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        let bad = store.table("s.bad").unwrap().unwrap();
+        assert_eq!((bad.failures, bad.failed_at), (1, Some(5000)));
+        let good = store.table("s.good").unwrap().unwrap();
+        assert_eq!((good.failures, good.failed_at), (0, None));
     }
 
     #[test]
