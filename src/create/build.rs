@@ -97,13 +97,14 @@ async fn transaction(
         ),
     };
     opening.push(create);
-    let counts = conn
-        .execute_each(&opening.join(";\n"))
-        .await
-        .map_err(|mut e| {
-            e.message = format!("{what} of {name} failed: {}", e.message);
-            e
-        })?;
+    let sent = opening.join(";\n");
+    let counts = conn.execute_each(&sent).await.map_err(|mut e| {
+        if job.processor.is_none() {
+            locate_in_file(ctx, job, &sent, &mut e);
+        }
+        e.message = format!("{what} of {name} failed: {}", e.message);
+        e
+    })?;
     let mut rows = counts.last().copied().unwrap_or(0);
     if let (Some(processor), Some(source)) = (&job.processor, source) {
         ctx.step(Step::CreateTemp);
@@ -232,6 +233,52 @@ async fn transaction(
     }
     ctx.step(Step::Replace);
     Ok(rows)
+}
+
+/// Replaces the warehouse's position in the text sent (`at line N of the statement: …`, lines of
+/// duro's whole batch) by the query file's `at FILE:LINE:COLUMN: …`, when the position is in the
+/// query.
+fn locate_in_file(ctx: &RunContext<'_>, job: &Job, sent: &str, error: &mut WarehouseError) {
+    use super::position;
+    let Some(query_start) = sent.rfind(job.query.as_str()) else {
+        return;
+    };
+    let Some(at) = error
+        .position
+        .and_then(|p| position::in_query(sent, query_start, &job.query, p))
+    else {
+        return;
+    };
+    let text = position::line_text(&job.query, at.line).trim().to_string();
+    let file_text = job
+        .query_file
+        .as_ref()
+        .and_then(|f| std::fs::read_to_string(ctx.creator.views.join(f)).ok());
+    let lead = file_text
+        .as_deref()
+        .and_then(|t| position::lead_in_file(t, &job.query));
+    let place = match (&job.query_file, lead) {
+        (Some(file), Some(lead)) => {
+            let at = position::in_file(at, lead);
+            format!("at {file}:{}:{}: {text}", at.line, at.column)
+        }
+        (Some(file), None) => format!(
+            "at line {}, column {} of the query as scheduled ({file} has changed since: run `duro schedule`): {text}",
+            at.line, at.column
+        ),
+        (None, _) => format!(
+            "at line {}, column {} of the query: {text}",
+            at.line, at.column
+        ),
+    };
+    // The warehouse module's own note counts lines of the whole batch: replaced.
+    if let Some(note) = error.message.rfind("\nat line ")
+        && error.message[note..].contains(" of the statement: ")
+    {
+        error.message.truncate(note);
+    }
+    error.message.push('\n');
+    error.message.push_str(&place);
 }
 
 /// What `name` and its `_duro_old` name are, and whether views are bound to `name`: one round

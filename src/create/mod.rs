@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod datatests;
+pub mod position;
 pub mod retry;
 
 use crate::catalog::table_config::Grantee;
@@ -36,6 +37,8 @@ pub struct Job {
     pub processor: Option<crate::process::ProcessorJob>,
     /// Columns of a processor table's DDL.
     pub columns: Vec<String>,
+    /// The query's file, relative to the views directory (for error positions).
+    pub query_file: Option<String>,
 }
 
 impl Job {
@@ -55,7 +58,9 @@ impl Job {
             .transpose()?
             .unwrap_or_default();
         let interval = |key: &str| config.get(key).and_then(|v| Interval::parse(v).ok());
+        let files: BTreeMap<String, String> = serde_json::from_str(&row.files).unwrap_or_default();
         Ok(Job {
+            query_file: files.get("definition").cloned(),
             query: row.definition.clone(),
             tests: row.tests.clone().filter(|t| !t.trim().is_empty()),
             physical: Physical::from_config(&config),
@@ -110,6 +115,8 @@ pub struct Creator {
     pub s3: crate::config::S3Config,
     /// The state database's folder: processor environments and work files go under it.
     pub work_dir: std::path::PathBuf,
+    /// The views directory, where a query's error position is looked up in its file.
+    pub views: std::path::PathBuf,
     /// Idle warehouse connections, reused between runs, with when they were last used.
     pool: Mutex<Vec<(crate::warehouse::Connection, Instant)>>,
     /// Schemas known to exist.
@@ -160,6 +167,7 @@ impl Creator {
                 .unwrap_or_else(|| ".".into())
                 .canonicalize()
                 .unwrap_or_else(|_| ".".into()),
+            views: config.views.clone(),
             pool: Mutex::new(Vec::new()),
             schemas: Mutex::new(BTreeSet::new()),
             notifier: crate::slack::Notifier::from_config(&config.slack).map(Arc::new),

@@ -47,6 +47,7 @@ pub fn describe(error: &duckdb::Error, statement: Option<&str>) -> WarehouseErro
         message,
         transient,
         connection: false,
+        position: None,
     }
 }
 

@@ -22,6 +22,9 @@ pub struct WarehouseError {
     pub transient: bool,
     /// The connection itself failed (to connect or mid-run).
     pub connection: bool,
+    /// Where in the text sent the error is, as PostgreSQL reports it (`position`: 1-based
+    /// characters); the creator maps it back to the query file's line and column.
+    pub position: Option<usize>,
 }
 
 impl WarehouseError {
@@ -30,6 +33,7 @@ impl WarehouseError {
             message: message.into(),
             transient: false,
             connection: false,
+            position: None,
         }
     }
 
@@ -41,6 +45,7 @@ impl WarehouseError {
                 message: format!("warehouse connection error: {error}"),
                 transient: true,
                 connection: true,
+                position: None,
             };
         };
         let code = db.code();
@@ -77,6 +82,10 @@ impl WarehouseError {
             message,
             transient,
             connection: false,
+            position: match db.position() {
+                Some(tokio_postgres::error::ErrorPosition::Original(p)) => Some(*p as usize),
+                _ => None,
+            },
         }
     }
 }
