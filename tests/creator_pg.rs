@@ -452,3 +452,129 @@ fn a_lock_held_by_a_reader_times_out_and_the_run_is_retried() {
     );
     assert!(db.leftovers().is_empty());
 }
+
+/// `retries = 2` is at most 3 attempts, logged as "attempt 1 of 3", "attempt 2 of 3"; a table
+/// that stayed locked by another session through all of them was busy, not failed: the run
+/// says so and the table keeps its state (still `ok`, no error, no failure streak).
+#[test]
+fn a_table_locked_elsewhere_is_busy_after_retries_plus_one_attempts_and_keeps_its_state() {
+    let db = TestDb::new("busy_lock");
+    // The query counts its attempts: a sequence survives the rollbacks.
+    db.exec("create schema raw; create sequence raw.attempts;");
+    let p = Project::on_postgres(&db.url, "[creator]\nretries = 2\nlock_timeout = \"1s\"\n");
+    p.write("s/t — 1h.sql", "select nextval('raw.attempts') as n");
+    assert_eq!(build(&p).code, 0);
+    assert_eq!(
+        db.value("select last_value::text from raw.attempts"),
+        Some("1".into())
+    );
+    // Another session holds a lock on s.t longer than every attempt and wait together
+    // (1 s + 2 s + 1 s + 4 s + 1 s).
+    let url = db.url.clone();
+    let holder = std::thread::spawn(move || {
+        common::pg::query(
+            &url,
+            "begin; lock table s.t in access share mode; select pg_sleep(12); commit;",
+        )
+        .unwrap();
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let run = p.run(&["run", "s.t"]);
+    holder.join().unwrap();
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("0 failed, 1 busy"), "{}", run.stdout);
+    assert_eq!(
+        db.value("select last_value::text from raw.attempts"),
+        Some("4".into()),
+        "three attempts: {}",
+        run.stderr
+    );
+    for line in [
+        "attempt 1 of 3 failed, retrying in 2s",
+        "attempt 2 of 3 failed, retrying in 4s",
+    ] {
+        assert!(run.stderr.contains(line), "{line}: {}", run.stderr);
+    }
+    assert!(!run.stderr.contains("attempt 3 of"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("busy in another process (3 attempts)"),
+        "{}",
+        run.stderr
+    );
+
+    let status = p.run(&["status", "s.t", "--format", "json"]).json();
+    assert_eq!(status["state"], "ok", "{status}");
+    assert_eq!(status["last_error"], serde_json::Value::Null, "{status}");
+    // The run is on record, as not built because busy.
+    assert_eq!(status["runs"][0]["outcome"], "cancelled", "{status}");
+    assert!(
+        status["runs"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("its state is unchanged"),
+        "{status}"
+    );
+    let streak: i64 = p
+        .sqlite()
+        .query_row("select failures from tables where name = 's.t'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(streak, 0);
+    assert_eq!(
+        db.value("select n::text from s.t"),
+        Some("1".into()),
+        "the old table stays"
+    );
+    assert!(db.leftovers().is_empty());
+}
+
+/// PostgreSQL's error position is mapped from the statement duro sent (the transaction's opening
+/// statements and `create table … as (` around the query) back to the file's line and column.
+#[test]
+fn query_errors_point_at_the_line_and_column_of_the_file() {
+    let db = TestDb::new("positions");
+    db.exec("create schema raw; create table raw.t as select 1 as x;");
+    let p = Project::on_postgres(&db.url, "[creator]\nretries = 0\n");
+    let cases = [
+        // An unknown column on line 3.
+        (
+            "s/column — 1h.sql",
+            "select x,\n  x + 1 as y,\n  nope as z\nfrom raw.t",
+            "at s/column — 1h.sql:3:3: nope as z",
+        ),
+        // A syntax error on line 3 (a missing comma).
+        (
+            "s/syntax — 1h.sql",
+            "select x,\n  x + 1 as y\n  x + 2 as z\nfrom raw.t",
+            "at s/syntax — 1h.sql:3:3: x + 2 as z",
+        ),
+        // Blank lines before the query (not stored) still count, and so does a BOM.
+        (
+            "s/lead — 1h.sql",
+            "\u{feff}\n\n-- the x\nselect x from raw.t where nope > 0;\n",
+            "at s/lead — 1h.sql:4:27: select x from raw.t where nope > 0",
+        ),
+        // An error in the first line, after the query's own indentation.
+        (
+            "s/first — 1h.sql",
+            "  select nope from raw.t",
+            "at s/first — 1h.sql:1:10: select nope from raw.t",
+        ),
+    ];
+    for (file, query, _) in &cases {
+        p.write(file, query);
+    }
+    let run = build(&p);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    for (file, _, expected) in cases {
+        let table = format!(
+            "s.{}",
+            file.trim_start_matches("s/").split(' ').next().unwrap()
+        );
+        let status = p.run(&["status", &table, "--format", "json"]).json();
+        let error = status["runs"][0]["error"].as_str().unwrap().to_string();
+        assert!(error.contains(expected), "{table}: {error}");
+        assert!(!error.contains("of the statement"), "{table}: {error}");
+    }
+}

@@ -1,6 +1,7 @@
 //! Warehouse faults while duro builds: connections cut by a proxy in the middle of a run, a
-//! network black hole, and injected serialization failures. The creator keeps running, the run
-//! is retried or ends cleanly, and the table is never lost or torn.
+//! network black hole, injected serialization failures, and a query with a permanent error. The
+//! creator keeps running, the run is retried or ends cleanly, the table is never lost or torn,
+//! and a table that keeps failing waits longer and longer before it is tried again.
 
 mod common;
 
@@ -158,6 +159,14 @@ fn injected_serialization_failures_are_retried() {
     let run = p.run(&["run", "s.flaky"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.stderr.matches("retrying").count(), 2, "{}", run.stderr);
+    // retries = 3: at most 4 attempts, and the log counts them so.
+    for line in [
+        "attempt 1 of 4 failed, retrying in 2s",
+        "attempt 2 of 4 failed, retrying in 4s",
+    ] {
+        assert!(run.stderr.contains(line), "{line}: {}", run.stderr);
+    }
+    assert!(!run.stderr.contains("attempt 3 of"), "{}", run.stderr);
     assert!(run.stderr.contains("(40001)"), "{}", run.stderr);
     assert_eq!(db.value("select one::text from s.flaky"), Some("1".into()));
 
@@ -176,5 +185,133 @@ fn injected_serialization_failures_are_retried() {
         error.contains("could not serialize access (injected)"),
         "{error}"
     );
+    // retries = 1: exactly two attempts (the sequence counts the calls), the second the last.
+    assert_eq!(
+        db.value("select last_value::text from raw.tries"),
+        Some("2".into())
+    );
+    assert!(
+        run.stderr.contains("attempt 1 of 2 failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("attempt 2 of 2 failed, retrying"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        error.contains("all 2 attempts failed (creator.retries = 1"),
+        "{error}"
+    );
     assert!(db.leftovers().is_empty());
+}
+
+fn failed_runs(p: &Project, table: &str) -> i64 {
+    p.sqlite()
+        .query_row(
+            "select count(*) from runs where table_name = ?1 and outcome = 'failed'",
+            [table],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// A permanent error is not retried on every poll: the table waits 2, 4, 8, … polls after each
+/// failure (`duro plan` says so), a healthy table beside it is built as usual, and once the
+/// definition is fixed and scheduled the table builds at the next poll.
+#[test]
+fn a_permanent_error_backs_off_and_a_fixed_definition_builds_at_the_next_poll() {
+    let db = TestDb::new("backoff");
+    db.exec("create schema raw; create table raw.t as select 1 as x;");
+    let p = Project::on_postgres(&db.url, "[creator]\npoll_seconds = 1\nretries = 0\n");
+    // A misspelled column: every run fails the same way.
+    p.write("s/bad — 1h.sql", "select y from raw.t");
+    p.write("s/good — 1m.sql", "select x from raw.t");
+    assert_eq!(p.run(&["schedule"]).code, 0);
+    let started = Instant::now();
+    let daemon = p
+        .command(&["create"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the first failure", Duration::from_secs(20), || {
+        failed_runs(&p, "s.bad") >= 1
+    });
+    // While it waits, the plan says so (text and JSON) and does not list it as due.
+    wait_for("a wait in the plan", Duration::from_secs(10), || {
+        p.run(&["plan"]).stdout.contains("retrying in")
+    });
+    let text = p.run(&["plan"]).stdout;
+    assert!(
+        text.contains("s.bad: retrying in") && text.contains("failed run"),
+        "{text}"
+    );
+    let plan = p.run(&["plan", "--format", "json"]).json();
+    let bad = plan
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "s.bad")
+        .cloned();
+    if let Some(bad) = bad {
+        // (Unless its wait just ended.)
+        assert!(
+            bad["reason"].as_str().unwrap().starts_with("retrying in"),
+            "{plan}"
+        );
+        assert!(bad["retry_at"].as_str().unwrap().ends_with('Z'), "{plan}");
+    }
+    let sixty = Duration::from_secs(60);
+    std::thread::sleep(sixty.saturating_sub(started.elapsed()));
+    let failures = failed_runs(&p, "s.bad");
+    let streak: i64 = p
+        .sqlite()
+        .query_row(
+            "select failures from tables where name = 's.bad'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(streak, failures, "every failure counts in the streak");
+    eprintln!("s.bad failed {failures} times in 60 s of polling every second");
+    assert!(
+        (3..=5).contains(&failures),
+        "{failures} failed runs in 60 s"
+    );
+    // The healthy table was never held back.
+    let good: i64 = p
+        .sqlite()
+        .query_row(
+            "select count(*) from runs where table_name = 's.good' and outcome = 'success'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(good >= 1);
+
+    // Fixed and scheduled: built at the next poll, however long its wait was.
+    p.write("s/bad — 1h.sql", "select x as y from raw.t");
+    assert_eq!(p.run(&["schedule"]).code, 0);
+    let fixed = Instant::now();
+    wait_for("the fixed table's build", Duration::from_secs(5), || {
+        p.sqlite()
+            .query_row(
+                "select count(*) from runs where table_name = 's.bad' and outcome = 'success'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+            == 1
+    });
+    assert!(
+        fixed.elapsed() < Duration::from_millis(2500),
+        "built {:?} after the schedule",
+        fixed.elapsed()
+    );
+    let status = p.run(&["status", "s.bad", "--format", "json"]).json();
+    assert_eq!(status["state"], "ok", "{status}");
+    stop(daemon);
+    assert_eq!(db.value("select y::text from s.bad"), Some("1".into()));
 }
