@@ -8,7 +8,8 @@ use crate::diagnostics::Diagnostic;
 use crate::gitinfo;
 use crate::graph::Graph;
 use crate::state::{
-    ParseCacheChange, ScheduleChanges, ScheduleRecord, ScheduledTable, StateError, Store,
+    ParseCacheChange, ScheduleChanges, ScheduleProblem, ScheduleRecord, ScheduledTable, StateError,
+    Store,
 };
 use jiff::Timestamp;
 use rayon::prelude::*;
@@ -147,7 +148,49 @@ pub fn run(config: &Config, store: &mut Store, now: Timestamp) -> Result<Outcome
 }
 
 /// [`run`], moving its working data into `leftovers` instead of freeing it.
+///
+/// Whatever the outcome, it is recorded as the latest schedule attempt (see
+/// [`Store::record_schedule_status`]): a refused directory shows in the UI and `/metrics` until a
+/// schedule passes.
 pub fn run_keeping(
+    config: &Config,
+    store: &mut Store,
+    now: Timestamp,
+    leftovers: &mut Leftovers,
+) -> Result<Outcome, ScheduleError> {
+    let result = attempt(config, store, now, leftovers);
+    let errors: Option<Vec<ScheduleProblem>> = match &result {
+        Ok(_) => Some(Vec::new()),
+        Err(ScheduleError::Checks(diagnostics)) => Some(
+            diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| ScheduleProblem {
+                    file: d.file.clone(),
+                    line: d.line,
+                    table: d.table.clone(),
+                    message: d.message.clone(),
+                })
+                .collect(),
+        ),
+        Err(ScheduleError::Catalog(e)) => Some(vec![ScheduleProblem {
+            file: None,
+            line: None,
+            table: None,
+            message: e.to_string(),
+        }]),
+        // The state database itself failed: there is nowhere to record it.
+        Err(ScheduleError::State(_)) => None,
+    };
+    if let Some(errors) = errors
+        && let Err(e) = store.record_schedule_status(&errors, now)
+    {
+        tracing::warn!("recording the schedule's outcome failed: {e}");
+    }
+    result
+}
+
+fn attempt(
     config: &Config,
     store: &mut Store,
     now: Timestamp,

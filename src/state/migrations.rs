@@ -107,4 +107,14 @@ alter table tables add column failed_at integer;
 update tables set failures = 1, failed_at = last_finished
     where last_outcome in ('failed', 'tests_failed', 'timeout') and last_finished is not null;
 "#,
+    // 6: the outcome of the latest schedule attempt (one row), so that a refused views directory
+    // shows in the UI and /metrics.
+    r#"
+create table schedule_status (
+    id integer primary key check (id = 1),
+    ok integer not null,
+    at integer not null,
+    errors text not null default '[]'
+);
+"#,
 ];

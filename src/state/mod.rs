@@ -5,10 +5,12 @@ mod migrations;
 mod notifications;
 mod parse_cache;
 mod runs;
+mod schedule_status;
 mod stats;
 
 pub use parse_cache::ParseCacheChange;
 pub use runs::{Outcome, RunEnd, RunRecord, Step};
+pub use schedule_status::{ScheduleProblem, ScheduleStatus};
 pub use stats::WindowStats;
 
 use crate::ident::TableName;
