@@ -415,3 +415,87 @@ fn events_stream_announces_changes() {
         .unwrap();
     read_until(&mut stream, &mut seen, "event: change", &mut buffer);
 }
+
+#[test]
+fn a_refused_schedule_shows_in_the_api_and_metrics() {
+    let p = project("");
+    let server = Server::start(&p);
+    let metric = |name: &str| -> f64 {
+        let body = get(&server.url("/metrics")).body;
+        body.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing from\n{body}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(metric("duro_schedule_ok"), 1.0);
+    assert_eq!(metric("duro_schedule_errors"), 0.0);
+    let passed = get(&server.url("/api/schedule")).json();
+    assert_eq!(passed["ok"], true);
+    assert_eq!(passed["errors"], serde_json::json!([]));
+
+    // Three errors: a value that could reach SQL, an unknown interval, a name with markup.
+    p.write("s/a.conf", "# grants\ngrant_select = jane; drop table x\n");
+    p.write("s/d — 7q.sql", "select 1");
+    p.write("s/<b>.sql", "select 1");
+    let check = p.run(&["check", "--format", "json"]).json();
+    let errors: Vec<&serde_json::Value> = check
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .collect();
+    assert!(errors.len() >= 3, "{check}");
+    assert_eq!(p.run(&["schedule"]).code, 1);
+    assert_eq!(metric("duro_schedule_ok"), 0.0);
+    assert_eq!(metric("duro_schedule_errors"), errors.len() as f64);
+    let refused = get(&server.url("/api/schedule")).json();
+    assert_eq!(refused["ok"], false);
+    let listed = refused["errors"].as_array().unwrap();
+    assert_eq!(listed.len(), errors.len());
+    // The same file, line, table and message as `check`.
+    for (a, b) in listed.iter().zip(&errors) {
+        for key in ["file", "line", "table", "message"] {
+            assert_eq!(a[key], b[key], "{key} of {a}");
+        }
+    }
+    assert!(
+        listed
+            .iter()
+            .any(|e| e["file"] == "s/a.conf" && e["line"] == 2),
+        "{refused}"
+    );
+    let at = refused["at"].as_str().unwrap().to_string();
+    // Refused again with the same errors: nothing written, the time it broke kept.
+    let broke_at: i64 = p
+        .sqlite()
+        .query_row("select at from schedule_status", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(p.run(&["schedule"]).code, 1);
+    let again: i64 = p
+        .sqlite()
+        .query_row("select at from schedule_status", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(broke_at, again);
+    assert_eq!(get(&server.url("/api/schedule")).json()["at"], at);
+
+    // Fixed back to the content of the last good schedule ("nothing changed"): passed again.
+    p.remove("s/a.conf");
+    p.remove("s/d — 7q.sql");
+    p.remove("s/<b>.sql");
+    let fixed = p.run(&["schedule"]);
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+    assert_eq!(metric("duro_schedule_ok"), 1.0);
+    assert_eq!(metric("duro_schedule_errors"), 0.0);
+    assert_eq!(get(&server.url("/api/schedule")).json()["ok"], true);
+
+    // A state file from before duro recorded refusals (no row) reads as passed.
+    p.sqlite()
+        .execute("delete from schedule_status", [])
+        .unwrap();
+    assert_eq!(metric("duro_schedule_ok"), 1.0);
+    assert_eq!(
+        get(&server.url("/api/schedule")).json()["at"],
+        serde_json::Value::Null
+    );
+}

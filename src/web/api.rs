@@ -475,6 +475,52 @@ pub async fn events(
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(5)))
 }
 
+/// `GET /api/version`: the state's version, for pages that poll instead of holding `/api/events`
+/// open (the UI's fallback when the browser cannot share one connection between tabs).
+pub async fn version(State(state): Shared) -> Response {
+    match state.with_store(|s| {
+        s.connection()
+            .query_row("pragma data_version", [], |r| r.get::<_, i64>(0))
+            .map_err(StateError::from)
+    }) {
+        Ok(v) => (
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(serde_json::json!({ "version": state.cache.version(v).to_string() })),
+        )
+            .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Serialize)]
+struct ScheduleJson {
+    /// False when the latest schedule was refused.
+    ok: bool,
+    /// When the latest outcome began (the first refused attempt while the errors stay the same).
+    at: Option<String>,
+    errors: Vec<crate::state::ScheduleProblem>,
+}
+
+/// `GET /api/schedule`: the latest schedule attempt; `errors` are those that refused it.
+pub async fn schedule(State(state): Shared) -> Response {
+    cached(&state, "schedule".into(), "application/json", |store| {
+        let body = match store.schedule_status()? {
+            Some(s) => ScheduleJson {
+                ok: s.ok,
+                at: Some(rfc3339(s.at)),
+                errors: s.errors,
+            },
+            // Never recorded (a state file from before duro recorded refusals): nothing to say.
+            None => ScheduleJson {
+                ok: true,
+                at: None,
+                errors: Vec::new(),
+            },
+        };
+        Ok(serde_json::to_vec(&body).expect("serialisable"))
+    })
+}
+
 fn label(value: &str) -> String {
     value
         .replace('\\', "\\\\")
@@ -550,6 +596,16 @@ pub async fn metrics(State(state): Shared) -> Response {
                 })
                 .count();
             out.push_str(&format!("# HELP duro_running Tables being built now.\n# TYPE duro_running gauge\nduro_running {running}\n"));
+            let (ok, errors) = store
+                .schedule_status()?
+                .map_or((true, 0), |s| (s.ok, s.errors.len()));
+            out.push_str(&format!(
+                "# HELP duro_schedule_ok 1 when the latest schedule passed its checks, 0 when it was refused.\n# TYPE duro_schedule_ok gauge\nduro_schedule_ok {}\n",
+                u8::from(ok)
+            ));
+            out.push_str(&format!(
+                "# HELP duro_schedule_errors Errors that refused the latest schedule.\n# TYPE duro_schedule_errors gauge\nduro_schedule_errors {errors}\n"
+            ));
             Ok(out.into_bytes())
         },
     )

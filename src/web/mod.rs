@@ -62,6 +62,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/stats", get(api::stats))
         .route("/api/graph", get(api::graph))
         .route("/api/events", get(api::events))
+        .route("/api/version", get(api::version))
+        .route("/api/schedule", get(api::schedule))
         .route("/api/login", post(security::login))
         .route("/metrics", get(api::metrics))
         .route("/healthz", get(api::healthz))
