@@ -380,3 +380,372 @@ async fn the_ui_in_a_real_browser() {
     no_script_errors(&client).await;
     client.close().await.unwrap();
 }
+
+/// A project without a warehouse: three scheduled tables (s.a ← s.b ← s.c) and a run of each
+/// recorded in the state, so every page has something to show.
+fn project_with_runs() -> Project {
+    let p = Project::new();
+    p.write("s/a.sql", "select 1 as x");
+    p.write("s/b — 1h.sql", "select x from s.a");
+    p.write("s/c — 2h.sql", "select * from s.b");
+    assert_eq!(p.run(&["schedule"]).code, 0);
+    let db = p.sqlite();
+    let now = jiff::Timestamp::now().as_millisecond();
+    for (table, offset, outcome) in [
+        ("s.a", 600_000, "success"),
+        ("s.b", 500_000, "success"),
+        ("s.c", 400_000, "failed"),
+    ] {
+        db.execute(
+            "insert into runs (table_name, started_at, finished_at, outcome, error, steps) values (?1, ?2, ?3, ?4, null, '[]')",
+            rusqlite::params![table, now - offset, now - offset + 2000, outcome],
+        )
+        .unwrap();
+        db.execute(
+            "update tables set last_outcome = ?2, last_finished = ?3, last_built = case when ?2 = 'success' then ?4 else last_built end, force = 0 where name = ?1",
+            rusqlite::params![table, outcome, now - offset + 2000, now - offset],
+        )
+        .unwrap();
+    }
+    p
+}
+
+/// A script returning true once the page at `path` shows its content.
+fn content_of(path: &str) -> &'static str {
+    match path {
+        "/" => "return document.querySelectorAll('#timeline rect.bar').length === 3",
+        "/tables" => "return document.querySelectorAll('#tables tbody tr').length === 3",
+        "/graph" => "return document.querySelectorAll('#graph g.node').length === 3",
+        _ => {
+            "return document.querySelectorAll('#runs .run').length === 1 && document.getElementById('title').textContent.startsWith('s.')"
+        }
+    }
+}
+
+/// Opens one tab per path (the first in the current window), each loaded before the next opens.
+async fn open_tabs(
+    client: &Client,
+    server: &Server,
+    paths: &[&str],
+) -> Vec<fantoccini::wd::WindowHandle> {
+    let mut handles = vec![client.window().await.unwrap()];
+    for _ in 1..paths.len() {
+        handles.push(client.new_window(true).await.unwrap().handle);
+    }
+    for (handle, path) in handles.iter().zip(paths) {
+        client.switch_to_window(handle.clone()).await.unwrap();
+        client.goto(&server.url(path)).await.unwrap();
+    }
+    handles
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_tabs_share_one_live_connection() {
+    let p = project_with_runs();
+    let server = Server::start(&p);
+    let (_driver, client, _profile) = browser().await;
+    // A page that cannot get a connection must fail the test quickly, not in five minutes.
+    client
+        .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+            Some(Duration::from_secs(30)),
+            Some(Duration::from_secs(20)),
+            None,
+        ))
+        .await
+        .unwrap();
+    // Eight tabs: more than the six connections a browser opens to one server over HTTP/1.1.
+    let paths = [
+        "/",
+        "/tables",
+        "/graph",
+        "/tables/s.a",
+        "/",
+        "/tables",
+        "/graph",
+        "/tables/s.c",
+    ];
+    let handles = open_tabs(&client, &server, &paths).await;
+    let mut modes = Vec::new();
+    for (handle, path) in handles.iter().zip(paths) {
+        client.switch_to_window(handle.clone()).await.unwrap();
+        wait_for(&client, &format!("the content of {path}"), content_of(path)).await;
+        wait_for(
+            &client,
+            "the loading notice to go",
+            "return document.getElementById('load-state').hidden",
+        )
+        .await;
+        wait_for(
+            &client,
+            "the header's stats",
+            "return document.getElementById('stats').textContent.startsWith('Last 24h')",
+        )
+        .await;
+        wait_for(
+            &client,
+            "a live connection",
+            "return document.getElementById('live-state').dataset.state === 'live'",
+        )
+        .await;
+        no_script_errors(&client).await;
+        modes.push(
+            client
+                .execute("return duro.live.mode", vec![])
+                .await
+                .unwrap(),
+        );
+    }
+    screenshot(&client, "eighth-tab").await;
+    let leaders: Vec<usize> = (0..modes.len()).filter(|&i| modes[i] == "leader").collect();
+    assert_eq!(
+        leaders.len(),
+        1,
+        "one tab holds the event stream: {modes:?}"
+    );
+    assert!(
+        modes.iter().all(|m| m == "leader" || m == "follower"),
+        "{modes:?}"
+    );
+
+    // A change in the state reaches every tab through the one stream.
+    async fn changes(client: &Client, handles: &[fantoccini::wd::WindowHandle]) -> Vec<i64> {
+        let mut counts = Vec::new();
+        for h in handles {
+            client.switch_to_window(h.clone()).await.unwrap();
+            let n = client
+                .execute("return duro.live.changes", vec![])
+                .await
+                .unwrap();
+            counts.push(n.as_i64().unwrap());
+        }
+        counts
+    }
+    async fn all_see_a_change(
+        client: &Client,
+        p: &Project,
+        handles: &[fantoccini::wd::WindowHandle],
+        table: &str,
+    ) {
+        let before = changes(client, handles).await;
+        p.sqlite()
+            .execute("update tables set force = 1 where name = ?1", [table])
+            .unwrap();
+        for (h, n) in handles.iter().zip(before) {
+            client.switch_to_window(h.clone()).await.unwrap();
+            wait_for(
+                client,
+                "the change to arrive",
+                &format!("return duro.live.changes > {n}"),
+            )
+            .await;
+        }
+    }
+    all_see_a_change(&client, &p, &handles, "s.b").await;
+    client.switch_to_window(handles[1].clone()).await.unwrap();
+    wait_for(
+        &client,
+        "the forced badge",
+        "return document.querySelector(\"tr[data-name='s.b'] .badge.forced\") !== null",
+    )
+    .await;
+
+    // Closing the leader hands the stream to another tab.
+    client
+        .switch_to_window(handles[leaders[0]].clone())
+        .await
+        .unwrap();
+    client.close_window().await.unwrap();
+    let rest: Vec<_> = handles
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != leaders[0])
+        .map(|(_, h)| h.clone())
+        .collect();
+    let started = Instant::now();
+    loop {
+        let mut leaders = 0;
+        for h in &rest {
+            client.switch_to_window(h.clone()).await.unwrap();
+            if client
+                .execute("return duro.live.mode", vec![])
+                .await
+                .unwrap()
+                == "leader"
+            {
+                leaders += 1;
+            }
+        }
+        if leaders == 1 {
+            break;
+        }
+        assert!(
+            leaders == 0 && started.elapsed() < Duration::from_secs(20),
+            "{leaders} leaders after the first one closed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    all_see_a_change(&client, &p, &rest, "s.c").await;
+    client.switch_to_window(rest[0].clone()).await.unwrap();
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_fallback_when_tabs_cannot_share() {
+    let p = project_with_runs();
+    let server = Server::start(&p);
+    let (_driver, client, _profile) = browser().await;
+    client.goto(&server.url("/tables")).await.unwrap();
+    client
+        .execute("localStorage.setItem('duro-live', 'poll')", vec![])
+        .await
+        .unwrap();
+    let paths = [
+        "/tables",
+        "/",
+        "/graph",
+        "/tables/s.b",
+        "/tables",
+        "/",
+        "/graph",
+    ];
+    let handles = open_tabs(&client, &server, &paths).await;
+    for (handle, path) in handles.iter().zip(paths) {
+        client.switch_to_window(handle.clone()).await.unwrap();
+        wait_for(&client, &format!("the content of {path}"), content_of(path)).await;
+        let mode = client
+            .execute("return duro.live.mode", vec![])
+            .await
+            .unwrap();
+        assert_eq!(mode, "poll");
+    }
+    p.sqlite()
+        .execute("update tables set force = 1 where name = 's.a'", [])
+        .unwrap();
+    client.switch_to_window(handles[0].clone()).await.unwrap();
+    wait_for(
+        &client,
+        "the forced badge, by polling",
+        "return document.querySelector(\"tr[data-name='s.a'] .badge.forced\") !== null",
+    )
+    .await;
+    no_script_errors(&client).await;
+
+    // The server goes away: the header says so, and the next load shows an error with a Retry
+    // button above the content already shown, instead of blank space.
+    drop(server);
+    client.switch_to_window(handles[1].clone()).await.unwrap();
+    wait_for(
+        &client,
+        "the header to say offline",
+        "return document.getElementById('live-state').dataset.state === 'offline'",
+    )
+    .await;
+    wait_for(
+        &client,
+        "the error of the timeline's refresh",
+        "const s = document.getElementById('load-state');
+         return !s.hidden && s.textContent.startsWith('Could not refresh the runs')
+           && s.querySelector('button') !== null
+           && document.querySelectorAll('#timeline rect.bar').length === 3",
+    )
+    .await;
+    screenshot(&client, "server-gone").await;
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_schedule_shows_a_banner_on_every_page() {
+    let p = project_with_runs();
+    let server = Server::start(&p);
+    let (_driver, client, _profile) = browser().await;
+    let paths = ["/", "/tables", "/graph", "/tables/s.a"];
+    let handles = open_tabs(&client, &server, &paths).await;
+    for (handle, path) in handles.iter().zip(paths) {
+        client.switch_to_window(handle.clone()).await.unwrap();
+        wait_for(&client, &format!("the content of {path}"), content_of(path)).await;
+        let hidden = client
+            .execute(
+                "return document.getElementById('schedule-banner').hidden",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(hidden, true, "{path}: a banner before anything broke");
+    }
+
+    // Two errors: a config value that could reach SQL (with its line), and a file name with
+    // markup, which must stay text.
+    p.write("s/a.conf", "# grants\ngrant_select = jane; drop table x\n");
+    p.write("s/<img src=x onerror=__xss=1>.sql", "select 1");
+    let check = p.run(&["check", "--format", "json"]).json();
+    let errors: Vec<String> = check
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .map(|d| match (d["file"].as_str(), d["line"].as_u64()) {
+            (Some(f), Some(l)) => format!("{f}:{l}"),
+            (Some(f), None) => f.to_string(),
+            _ => String::new(),
+        })
+        .collect();
+    assert!(errors.contains(&"s/a.conf:2".to_string()), "{check}");
+    assert!(errors.iter().any(|e| e.starts_with("s/<img")), "{check}");
+    let refused = p.run(&["schedule"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+
+    let banner_shows = format!(
+        "const b = document.getElementById('schedule-banner');
+         const where = [...b.querySelectorAll('li .where')].map(e => e.textContent);
+         return !b.hidden && b.querySelectorAll('li').length === {n}
+           && {expected}.every(w => where.includes(w))
+           && b.textContent.includes('Schedule refused');",
+        n = errors.len(),
+        expected = serde_json::to_string(&errors).unwrap()
+    );
+    // The open pages show it without a reload, and a page opened now shows it too.
+    let mut every = handles.clone();
+    every.push(client.new_window(true).await.unwrap().handle);
+    client.switch_to_window(every[4].clone()).await.unwrap();
+    client.goto(&server.url("/tables/s.c")).await.unwrap();
+    for (i, handle) in every.iter().enumerate() {
+        client.switch_to_window(handle.clone()).await.unwrap();
+        wait_for(&client, "the schedule banner", &banner_shows).await;
+        let safe = client
+            .execute(
+                "return window.__xss === undefined && document.querySelector('#schedule-banner img') === null",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(safe, true, "markup in a file name was interpreted");
+        let text = client
+            .find(Locator::Id("schedule-banner"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains("<img src=x onerror=__xss=1>"), "{text}");
+        assert!(text.contains("drop table x"), "{text}");
+        if i == 1 {
+            screenshot(&client, "schedule-refused").await;
+        }
+        no_script_errors(&client).await;
+    }
+
+    // Fixed: the next schedule passes and the banner goes everywhere.
+    p.remove("s/a.conf");
+    p.remove("s/<img src=x onerror=__xss=1>.sql");
+    assert_eq!(p.run(&["schedule"]).code, 0);
+    for handle in &every {
+        client.switch_to_window(handle.clone()).await.unwrap();
+        wait_for(
+            &client,
+            "the banner to go",
+            "return document.getElementById('schedule-banner').hidden",
+        )
+        .await;
+    }
+    client.close().await.unwrap();
+}

@@ -44,8 +44,9 @@ fn shell(page: &str, title: &str, data: &[(&str, String)], body: &str) -> Respon
     Html(format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>{} — duro</title><link rel=\"stylesheet\" href=\"/assets/app.css\"><link rel=\"icon\" href=\"data:,\"></head>\
-<body data-page=\"{page}\"{attributes}><header><nav>{nav}</nav><div id=\"stats\" aria-live=\"polite\"></div><div id=\"login\"></div></header>\
-<main id=\"main\">{body}</main><div id=\"tooltip\" role=\"tooltip\" hidden></div>\
+<body data-page=\"{page}\"{attributes}><header><nav>{nav}</nav><div id=\"stats\" aria-live=\"polite\"></div><span id=\"live-state\" class=\"live-state\"></span><div id=\"login\"></div></header>\
+<div id=\"schedule-banner\" class=\"banner\" role=\"alert\" hidden></div>\
+<main id=\"main\"><p id=\"load-state\" class=\"load-state\" role=\"status\">Loading…</p>{body}</main><div id=\"tooltip\" role=\"tooltip\" hidden></div>\
 <script src=\"/assets/app.js\"></script><script src=\"/assets/{page}.js\"></script></body></html>",
         escape(title)
     ))

@@ -30,8 +30,17 @@ const duro = (() => {
     const hit = document.cookie.split(";").map((c) => c.trim().split("=")).find(([k]) => k === name);
     return hit ? decodeURIComponent(hit[1]) : null;
   };
+  // A request that hangs (the server is gone, or the browser has no connection left for it)
+  // becomes an error the page shows, never a page that stays blank.
+  const TIMEOUT_MS = 20000;
   async function api(path, options = {}) {
-    const response = await fetch(path, options);
+    let response;
+    try {
+      const signal = window.AbortSignal && AbortSignal.timeout ? AbortSignal.timeout(TIMEOUT_MS) : undefined;
+      response = await fetch(path, { signal, ...options });
+    } catch (e) {
+      throw new Error(e && e.name === "TimeoutError" ? `no answer from the server within ${TIMEOUT_MS / 1000}s` : `the server cannot be reached (${e && e.message})`);
+    }
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
       const error = new Error(body.error || response.statusText);
@@ -98,26 +107,167 @@ const duro = (() => {
       const s = await api("/api/stats?hours=24");
       box.textContent = `Last 24h: ${s.tables} tables, ${s.updates} updates. Load: ${s.load}%`;
     } catch (e) {
-      box.textContent = "";
+      box.textContent = "Stats unavailable";
+      box.title = e.message;
     }
   }
-  // Live updates: `change` events from the server, with a polling fallback.
+
+  // The banner of a refused schedule: every error (file:line, table, message), until a schedule
+  // passes. Built with textContent like everything else.
+  const banner = document.getElementById("schedule-banner");
+  async function schedule() {
+    let s;
+    try {
+      s = await api("/api/schedule");
+    } catch (e) {
+      return; // the page's own loader reports an unreachable server; keep what the banner says
+    }
+    if (s.ok) {
+      banner.hidden = true;
+      banner.replaceChildren();
+      return;
+    }
+    const n = s.errors.length;
+    const items = s.errors.map((e) => {
+      const li = el("li", {});
+      if (e.file) li.append(el("code", { class: "where", text: e.line ? `${e.file}:${e.line}` : e.file }), " ");
+      if (e.table) li.append(el("span", { class: "table", text: `[${e.table}]` }), " ");
+      li.append(el("span", { class: "message", text: e.message }));
+      return li;
+    });
+    banner.replaceChildren(
+      el("strong", { text: `Schedule refused: the views directory has ${n} error${n === 1 ? "" : "s"}` }),
+      el("span", { text: ` (since ${dateTime(s.at)}). duro keeps building the tables of the last schedule that passed; fix the files and schedule again.` }),
+      el("ul", {}, ...items));
+    banner.hidden = false;
+  }
+
+  // Each page's data is loaded through a loader: "Loading…" until the first answer, then an
+  // error with a Retry button whenever a load fails (the content already shown stays). Loads
+  // asked for while one runs are run once after it.
+  const loadState = document.getElementById("load-state");
+  function loader(what, fn) {
+    let loaded = false, running = false, again = false;
+    async function run() {
+      if (running) { again = true; return; }
+      running = true;
+      if (!loaded) { loadState.hidden = false; loadState.className = "load-state"; loadState.textContent = `Loading ${what}…`; }
+      try {
+        await fn();
+        loaded = true;
+        loadState.hidden = true;
+        loadState.replaceChildren();
+      } catch (e) {
+        loadState.hidden = false;
+        loadState.className = "load-state error";
+        loadState.replaceChildren(`${loaded ? "Could not refresh" : "Could not load"} ${what}: ${e.message}. `,
+          el("button", { type: "button", onclick: () => run(), text: "Retry" }));
+      } finally {
+        running = false;
+      }
+      if (again) { again = false; run(); }
+    }
+    return run;
+  }
+
+  // Live updates. A browser allows six connections per server over HTTP/1.1, so an event stream
+  // per tab left the seventh tab without any. One tab of the browser — the leader, elected with
+  // the Web Locks API — holds /api/events and relays each change to the others over a
+  // BroadcastChannel; when it closes, the lock passes to another tab. Where either API is missing
+  // (a page over plain HTTP from another host is not a secure context and has no locks), pages
+  // poll /api/version instead. `duro.live` says which, for the tests.
+  const live = { mode: "starting", state: "connecting", changes: 0 };
   const listeners = [];
   function onChange(fn) { listeners.push(fn); }
-  let pending = null;
+  let pending = null, seen = null;
   function changed() {
+    live.changes += 1;
     if (pending) return;
-    pending = setTimeout(() => { pending = null; listeners.forEach((fn) => fn()); stats(); }, 150);
+    pending = setTimeout(() => { pending = null; listeners.forEach((fn) => fn()); stats(); schedule(); }, 150);
   }
-  if (window.EventSource) {
+  // A state version from the stream or a poll: a new one means the state changed.
+  function version(v, baseline = false) {
+    if (v === seen) return;
+    const first = seen === null;
+    seen = v;
+    if (!(first && baseline)) changed();
+  }
+  const indicator = document.getElementById("live-state");
+  const STATES = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…", offline: "offline, retrying" };
+  let channel = null;
+  function setState(state, relay = true) {
+    live.state = state;
+    indicator.dataset.state = state;
+    indicator.dataset.mode = live.mode;
+    indicator.textContent = STATES[state] || state;
+    indicator.title = live.mode === "poll" ? "Updates by polling every few seconds" : "Live updates, one connection shared by this browser's duro tabs";
+    if (relay && channel && live.mode === "leader") channel.postMessage({ type: "state", state });
+  }
+  function stream() {
     const source = new EventSource("/api/events");
-    source.addEventListener("change", changed);
-    // Free the connection when leaving: browsers allow only a few per server.
+    source.addEventListener("open", () => setState("live"));
+    source.addEventListener("change", (e) => {
+      channel.postMessage({ type: "change", version: e.data });
+      version(e.data);
+    });
+    source.addEventListener("error", () => {
+      if (source.readyState === EventSource.CLOSED) {
+        // Refused outright (EventSource gives up): try again a little later.
+        setState("offline");
+        setTimeout(stream, 5000);
+      } else {
+        setState("reconnecting");
+      }
+    });
     window.addEventListener("pagehide", () => source.close());
+  }
+  function lead() {
+    live.mode = "leader";
+    setState(live.state);
+    stream();
+    return new Promise(() => {}); // the lock is held until the page goes away
+  }
+  function poll() {
+    live.mode = "poll";
+    setState("connecting");
+    let first = true, timer = null, inflight = false;
+    const tick = async () => {
+      if (inflight) return;
+      inflight = true;
+      clearTimeout(timer);
+      try {
+        const r = await api("/api/version");
+        if (live.state !== "live") setState("live");
+        version(r.version, first);
+        first = false;
+      } catch (e) {
+        setState("offline");
+      }
+      inflight = false;
+      timer = setTimeout(tick, document.hidden ? 15000 : 4000);
+    };
+    document.addEventListener("visibilitychange", () => { if (!document.hidden) tick(); });
+    tick();
+  }
+  let forcePoll = false;
+  try { forcePoll = window.localStorage.getItem("duro-live") === "poll"; } catch (e) { /* storage refused */ }
+  if (!forcePoll && window.BroadcastChannel && window.EventSource && navigator.locks) {
+    live.mode = "follower";
+    channel = new BroadcastChannel("duro-live");
+    channel.addEventListener("message", (e) => {
+      const m = e.data || {};
+      if (m.type === "change") version(m.version);
+      else if (m.type === "state" && live.mode !== "leader") setState(m.state, false);
+      else if (m.type === "hello" && live.mode === "leader") channel.postMessage({ type: "state", state: live.state });
+    });
+    setState("connecting", false);
+    channel.postMessage({ type: "hello" });
+    navigator.locks.request("duro-live", lead).catch(() => poll());
   } else {
-    setInterval(changed, 5000);
+    poll();
   }
   stats();
+  schedule();
   const colors = { success: "#2e9e44", failed: "#d33b3b", tests_failed: "#e08a00", timeout: "#7b4fc9", cancelled: "#8a8f98", running: "#2a72d4" };
-  return { el, api, post, duration, interval, ago, time, dateTime, tip, onChange, colors, cookie };
+  return { el, api, post, duration, interval, ago, time, dateTime, tip, onChange, loader, live, colors, cookie };
 })();

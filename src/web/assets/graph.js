@@ -1,7 +1,7 @@
 // The lineage graph: tables laid out left to right by depth, coloured by state; click to open.
 "use strict";
 (() => {
-  const { el, api, onChange, interval, tip } = duro;
+  const { el, api, onChange, loader, interval, tip } = duro;
   const box = document.getElementById("graph");
   const find = document.getElementById("find");
   let data = null;
@@ -72,6 +72,7 @@
 
   async function load() { data = await api("/api/graph"); draw(); }
   find.addEventListener("input", draw);
-  onChange(load);
-  load().catch((e) => { box.textContent = `Could not load the graph: ${e.message}`; });
+  const refresh = loader("the graph", load);
+  onChange(refresh);
+  refresh();
 })();

@@ -2,7 +2,7 @@
 // the critical path of the latest round on demand.
 "use strict";
 (() => {
-  const { el, api, duration, tip, colors, onChange } = duro;
+  const { el, api, duration, tip, colors, onChange, loader } = duro;
   const body = document.body;
   const fixed = body.dataset.fixed === "1";
   let from = Date.parse(body.dataset.from), to = Date.parse(body.dataset.to);
@@ -151,12 +151,13 @@
     }
   }
 
-  showDeps.addEventListener("change", load);
-  onChange(load);
+  const refresh = loader("the runs", load);
+  showDeps.addEventListener("change", refresh);
+  onChange(refresh);
   window.addEventListener("resize", draw);
   if (!fixed) {
-    setInterval(load, 10000);
+    setInterval(refresh, 10000);
     setInterval(() => { if (jobs.some((j) => !j.finish)) draw(); }, 1000);
   }
-  load().catch((e) => { box.textContent = `Could not load jobs: ${e.message}`; });
+  refresh();
 })();

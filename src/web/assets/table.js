@@ -2,7 +2,7 @@
 // each value came from, dependencies, dependents and sources.
 "use strict";
 (() => {
-  const { el, api, post, duration, interval, ago, dateTime, tip, onChange } = duro;
+  const { el, api, post, duration, interval, ago, dateTime, tip, onChange, loader } = duro;
   const name = document.body.dataset.table;
   const link = (t) => el("li", {}, el("a", { href: `/tables/${encodeURIComponent(t)}`, text: t }));
   const list = (id, items, make) => {
@@ -80,8 +80,12 @@
     try {
       t = await api(`/api/tables/${encodeURIComponent(name)}`);
     } catch (e) {
-      document.getElementById("title").textContent = e.status === 404 ? `Unknown table ${name}` : `Could not load ${name}: ${e.message}`;
-      return;
+      if (e.status === 404) {
+        document.getElementById("title").textContent = `Unknown table ${name}`;
+        return;
+      }
+      if (!document.getElementById("title").textContent) document.getElementById("title").textContent = name;
+      throw e;
     }
     document.getElementById("title").textContent = t.name;
     const own = t.interval_minutes ? `every ${interval(t.interval_minutes)}` : t.effective_interval_minutes ? `every ${interval(t.effective_interval_minutes)} (inherited)` : "no interval";
@@ -117,6 +121,7 @@
     chart(t.runs);
     runLog(t.runs);
   }
-  onChange(load);
-  load();
+  const refresh = loader(name, load);
+  onChange(refresh);
+  refresh();
 })();

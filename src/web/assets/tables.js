@@ -1,7 +1,7 @@
 // All tables: sortable, searchable, state badges, freshness, and the force buttons.
 "use strict";
 (() => {
-  const { el, api, post, duration, interval, ago, onChange } = duro;
+  const { el, api, post, duration, interval, ago, onChange, loader } = duro;
   const tbody = document.querySelector("#tables tbody");
   const search = document.getElementById("search");
   const count = document.getElementById("count");
@@ -101,7 +101,8 @@
     });
   }
   search.addEventListener("input", render);
-  onChange(load);
+  const refresh = loader("the tables", load);
+  onChange(refresh);
   setInterval(render, 30000);
-  load().catch((e) => { tbody.replaceChildren(el("tr", {}, el("td", { colspan: 8, text: `Could not load tables: ${e.message}` }))); });
+  refresh();
 })();
