@@ -47,8 +47,13 @@ fn shell(page: &str, title: &str, data: &[(&str, String)], body: &str) -> Respon
 <body data-page=\"{page}\"{attributes}><header><nav>{nav}</nav><div id=\"stats\" aria-live=\"polite\"></div><span id=\"live-state\" class=\"live-state\"></span><div id=\"login\"></div></header>\
 <div id=\"schedule-banner\" class=\"banner\" role=\"alert\" hidden></div>\
 <main id=\"main\"><p id=\"load-state\" class=\"load-state\" role=\"status\">Loading…</p>{body}</main><div id=\"tooltip\" role=\"tooltip\" hidden></div>\
-<script src=\"/assets/app.js\"></script><script src=\"/assets/{page}.js\"></script></body></html>",
-        escape(title)
+<script src=\"/assets/app.js\"></script>{vendor}<script src=\"/assets/{page}.js\"></script></body></html>",
+        escape(title),
+        vendor = if page == "graph" {
+            format!("<script src=\"/assets/{DAGRE}\"></script>")
+        } else {
+            String::new()
+        }
     ))
     .into_response()
 }
@@ -136,15 +141,29 @@ pub async fn table(State(state): State<Arc<AppState>>, Path(name): Path<String>)
     )
 }
 
-/// `/graph` — the dependency graph.
+/// `/graph` — the lineage graph; `?focus=<table>&hops=N` shows a table's neighbourhood, `?q=` searches.
 pub async fn graph() -> Response {
+    let hops: String = ["1", "2", "3", "4", "5", "all"]
+        .iter()
+        .map(|h| format!("<option value=\"{h}\">{h}</option>"))
+        .collect();
     shell(
         "graph",
         "Lineage",
         &[],
-        "<section class=\"toolbar\"><label>Find <input type=\"search\" id=\"find\" placeholder=\"table\"></label><span id=\"graph-count\"></span></section><div id=\"graph\" class=\"graph\"></div>",
+        &format!(
+            "<section class=\"toolbar\"><label>Find <input type=\"search\" id=\"find\" placeholder=\"table (Enter to focus)\"></label>\
+<label>Focus on <input id=\"focus\" list=\"graph-tables\" placeholder=\"table\" autocomplete=\"off\"></label>\
+<label>hops up and down <select id=\"hops\">{hops}</select></label><a href=\"/graph\">Whole graph</a>\
+<span id=\"graph-count\"></span></section><datalist id=\"graph-tables\"></datalist>\
+<p id=\"graph-legend\" class=\"legend\"></p><div id=\"graph\" class=\"graph\"></div>"
+        ),
     )
 }
+
+/// The vendored layout library (`assets/vendor/README.md`). Its name carries its version, so it
+/// is cached for good.
+const DAGRE: &str = "dagre-3.1.3.min.js";
 
 const ASSETS: &[(&str, &str, &str)] = &[
     (
@@ -177,15 +196,27 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("assets/graph.js"),
     ),
+    (
+        DAGRE,
+        "text/javascript; charset=utf-8",
+        include_str!("assets/vendor/dagre-3.1.3.min.js"),
+    ),
 ];
 
 /// `/assets/<file>` — embedded CSS and scripts.
 pub async fn asset(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
-        Some((_, content_type, body)) => (
+        Some((name, content_type, body)) => (
             [
                 (header::CONTENT_TYPE, *content_type),
-                (header::CACHE_CONTROL, "no-cache"),
+                (
+                    header::CACHE_CONTROL,
+                    if *name == DAGRE {
+                        "public, max-age=31536000, immutable"
+                    } else {
+                        "no-cache"
+                    },
+                ),
             ],
             *body,
         )
