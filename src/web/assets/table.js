@@ -75,6 +75,48 @@
     }));
   }
 
+  // The neighbourhood: what the table reads (tables and sources) on the left, the table, and what
+  // reads it on the right; every node a link. Edges run only in the gaps between the columns.
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = (tag, attrs = {}, ...children) => {
+    const node = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined) node.setAttribute(k, v);
+    node.append(...children);
+    return node;
+  };
+  function neighbourhood(t) {
+    let block = document.getElementById("neighbourhood");
+    if (!block) {
+      block = el("div", { id: "neighbourhood", class: "neighbourhood" });
+      document.getElementById("actions").after(el("section", {},
+        el("h2", {}, "Neighbourhood ", el("a", { id: "neighbourhood-lineage", class: "muted", href: "#", text: "(in the lineage graph)" })), block));
+    }
+    document.getElementById("neighbourhood-lineage").setAttribute("href", `/graph?focus=${encodeURIComponent(t.name)}&hops=2`);
+    const W = 190, H = 24, ROW = 32, GAP = 70, PAD = 6, MAX = 12;
+    const more = (n) => ({ kind: "more", name: `+ ${n} more`, href: `/graph?focus=${encodeURIComponent(t.name)}&hops=1` });
+    const side = (items) => (items.length > MAX ? [...items.slice(0, MAX - 1), more(items.length - MAX + 1)] : items);
+    const left = side([...t.depends_on.map((n) => ({ kind: "table", name: n })), ...t.sources.map((n) => ({ kind: "source", name: n }))]);
+    const right = side(t.dependents.map((n) => ({ kind: "table", name: n })));
+    const rows = Math.max(left.length, right.length, 1);
+    const height = rows * ROW + PAD * 2, width = 3 * W + 2 * GAP + PAD * 2;
+    const root = svg("svg", { class: "lineage", width, height, viewBox: `0 0 ${width} ${height}` });
+    const column = (items, x) => items.map((n, i) => ({ ...n, x, y: PAD + (height - PAD * 2 - items.length * ROW) / 2 + i * ROW + (ROW - H) / 2 }));
+    const self = { kind: "self", name: t.name, x: PAD + W + GAP, y: (height - H) / 2 };
+    const ls = column(left, PAD), rs = column(right, PAD + 2 * (W + GAP));
+    const curve = (a, b) => { const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2, dx = (x2 - x1) / 2; return `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}`; };
+    for (const n of ls) root.append(svg("path", { class: "edge", d: curve(n, self) }));
+    for (const n of rs) root.append(svg("path", { class: "edge", d: curve(self, n) }));
+    for (const n of [...ls, self, ...rs]) {
+      const cls = n.kind === "self" ? `node ${t.state} focus` : n.kind === "source" ? "source" : n.kind === "more" ? "more" : "node other";
+      const href = n.kind === "source" ? `/graph?focus=${encodeURIComponent(n.name)}&hops=1` : n.href || `/tables/${encodeURIComponent(n.name)}`;
+      const label = n.name.length > 29 ? `${n.name.slice(0, 28)}…` : n.name;
+      const g = svg("g", { class: cls, transform: `translate(${n.x},${n.y})`, "data-name": n.name }, svg("rect", { width: W, height: H }), svg("text", { x: 8, y: 16 }, label));
+      if (n.kind !== "more") tip(g, n.kind === "source" ? `${n.name}\nsource (not managed by duro)` : n.name);
+      root.append(svg("a", { href, "aria-label": n.kind === "source" ? `source ${n.name}` : n.name }, g));
+    }
+    block.replaceChildren(root);
+  }
+
   async function load() {
     let t;
     try {
@@ -104,6 +146,7 @@
     list("depends", t.depends_on, link);
     list("dependents", t.dependents, link);
     list("sources", t.sources, (s) => el("li", { text: s }));
+    neighbourhood(t);
     const config = document.getElementById("config");
     const entries = Object.entries(t.config);
     config.replaceChildren(...(entries.length
