@@ -238,6 +238,27 @@ pub fn effective_intervals(
     effective
 }
 
+/// When each table waiting after failed runs is due again (its latest failure plus its
+/// [`retry_wait`], capped at its effective interval), for the UI's "retrying in …". Tables
+/// whose streak ended are not listed.
+pub fn retry_times(
+    tables: &BTreeMap<TableName, PlanTable>,
+    graph: &Graph,
+    poll: Duration,
+) -> BTreeMap<TableName, Timestamp> {
+    if !tables.values().any(|t| t.failures > 0) {
+        return BTreeMap::new();
+    }
+    let effective = effective_intervals(tables, graph);
+    tables
+        .iter()
+        .filter_map(|(name, t)| {
+            let interval = effective.get(name).copied().flatten();
+            Some((name.clone(), retry_at(t, interval, poll)?))
+        })
+        .collect()
+}
+
 /// The graph of active tables as scheduled in state.
 pub fn graph_from_state(
     store: &Store,
@@ -509,6 +530,25 @@ mod tests {
             plan_with_waits(&w.tables, &w.graph, now, POLL)
                 .waiting
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn retry_times_use_the_inherited_interval_as_the_cap() {
+        let mut w = World::new(
+            &[("root", Some(1), Some(0.0)), ("dep", None, Some(0.0))],
+            &[("root", "dep")],
+        );
+        assert!(retry_times(&w.tables, &w.graph, POLL).is_empty());
+        let dep = w.tables.get_mut(&t("dep")).unwrap();
+        dep.failures = 5;
+        dep.failed_at = Some(at(1.0));
+        // 30 s × 2^5 = 16 min, capped at the 1 min it inherits from root.
+        let times = retry_times(&w.tables, &w.graph, POLL);
+        assert_eq!(times.len(), 1);
+        assert_eq!(
+            times[&t("dep")],
+            at(1.0) + jiff::SignedDuration::from_secs(60)
         );
     }
 

@@ -159,15 +159,41 @@ struct TableJson {
     #[serde(flatten)]
     status: status::TableStatus,
     force: bool,
+    /// For a table waiting after failed runs: when the creator tries it again (RFC 3339).
+    retry_at: Option<String>,
 }
 
-/// `GET /api/tables`: the objects of `status --format json` plus `force`.
+/// When each table waiting after failed runs is due again (the planner's backoff), by name;
+/// empty without failing tables, so the graph is read only when one is.
+fn retry_times(
+    store: &crate::state::Store,
+    rows: &[crate::state::TableRow],
+    poll: Duration,
+) -> Result<HashMap<String, String>, StateError> {
+    if !rows
+        .iter()
+        .any(|r| r.failures > 0 && r.removed_at.is_none())
+    {
+        return Ok(HashMap::new());
+    }
+    let (tables, graph) = plan::graph_from_state(store)?;
+    Ok(plan::retry_times(&tables, &graph, poll)
+        .into_iter()
+        .map(|(name, at)| (name.to_string(), rfc3339(to_millis(at))))
+        .collect())
+}
+
+/// `GET /api/tables`: the objects of `status --format json` plus `force` and `retry_at`.
 pub async fn tables(State(state): Shared) -> Response {
+    let poll = state.poll;
     cached(&state, "tables".into(), "application/json", |store| {
-        let list: Vec<TableJson> = status::statuses(store, Timestamp::now())?
+        let rows = store.tables()?;
+        let mut retries = retry_times(store, &rows, poll)?;
+        let list: Vec<TableJson> = status::statuses_of(Timestamp::now(), &rows)
             .into_iter()
             .map(|s| TableJson {
                 force: s.force,
+                retry_at: retries.remove(&s.name),
                 status: s,
             })
             .collect();
@@ -223,6 +249,7 @@ struct TableDetail {
     #[serde(flatten)]
     status: status::TableStatus,
     force: bool,
+    retry_at: Option<String>,
     effective_interval_minutes: Option<u64>,
     query: String,
     select_query: Option<String>,
@@ -241,12 +268,14 @@ pub async fn table(State(state): Shared, Path(name): Path<String>) -> Response {
         Ok(name) => name,
         Err(response) => return *response,
     };
+    let poll = state.poll;
     cached(
         &state,
         format!("table:{name}"),
         "application/json",
         |store| {
             let row = store.table(&name)?.expect("resolved");
+            let retry_at = retry_times(store, std::slice::from_ref(&row), poll)?.remove(&name);
             let status = status::statuses_of(Timestamp::now(), std::slice::from_ref(&row))
                 .pop()
                 .expect("one row");
@@ -291,6 +320,7 @@ pub async fn table(State(state): Shared, Path(name): Path<String>) -> Response {
                 .collect();
             let detail = TableDetail {
                 force: row.force,
+                retry_at,
                 effective_interval_minutes: effective,
                 query: row.definition.clone(),
                 select_query: row.select_query.clone(),

@@ -20,6 +20,8 @@ pub struct AppState {
     cache: cache::Cache,
     security: security::Security,
     default_schema: String,
+    /// The creator's poll period: the unit of a failing table's retry wait.
+    poll: std::time::Duration,
 }
 
 impl AppState {
@@ -29,6 +31,7 @@ impl AppState {
             cache: cache::Cache::default(),
             security: security::Security::new(config.web.token.expose()),
             default_schema: config.scheduler.default_schema.clone(),
+            poll: std::time::Duration::from_secs(config.creator.poll_seconds),
         }
     }
 

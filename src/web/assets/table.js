@@ -131,8 +131,9 @@
     }
     document.getElementById("title").textContent = t.name;
     const own = t.interval_minutes ? `every ${interval(t.interval_minutes)}` : t.effective_interval_minutes ? `every ${interval(t.effective_interval_minutes)} (inherited)` : "no interval";
+    const retryIn = t.retry_at ? (Date.parse(t.retry_at) - Date.now()) / 1000 : 0;
     document.getElementById("summary").textContent =
-      `${t.state}${t.force ? ", forced" : ""} · ${own} · last built ${ago(t.last_built)} · mean ${duration(t.mean_seconds) || "–"}`;
+      `${t.state}${retryIn > 0 ? `, retrying in ${duration(retryIn)}` : ""}${t.force ? ", forced" : ""} · ${own} · last built ${ago(t.last_built)} · mean ${duration(t.mean_seconds) || "–"}`;
     const actions = document.getElementById("actions");
     actions.replaceChildren(...[false, true].map((tree) => {
       const b = el("button", { type: "button", disabled: t.force || t.state === "running" || t.state === "removed", text: t.force ? "Scheduled" : tree ? "Update tree" : "Update table" });

@@ -62,6 +62,8 @@
       const f = freshness(t);
       const inherited = !t.interval_minutes && effective.get(t.name);
       const badges = el("td", {}, el("span", { class: `badge ${t.state}`, text: t.state }));
+      const retryIn = t.retry_at ? (Date.parse(t.retry_at) - Date.now()) / 1000 : 0;
+      if (retryIn > 0) badges.append(" ", el("span", { class: "badge retrying", text: `retrying in ${duration(retryIn)}` }));
       if (t.force && t.state !== "removed") badges.append(" ", el("span", { class: "badge forced", text: "forced" }));
       if (t.last_error) badges.title = t.last_error;
       const fresh = el("td");
