@@ -41,17 +41,9 @@ pub struct TableStatus {
     pub force: bool,
 }
 
-/// RFC 3339 UTC with whole seconds, e.g. `2026-11-25T10:00:00Z`.
+/// RFC 3339 UTC with milliseconds, e.g. `2026-11-25T10:00:00.025Z`: every time duro shows or
+/// serialises, so that sub-second runs and their steps keep their real offsets.
 pub fn rfc3339(ms: i64) -> String {
-    let t = from_millis(ms);
-    Timestamp::from_second(t.as_second())
-        .unwrap_or(t)
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
-
-/// Like [`rfc3339`] with milliseconds, for step times.
-pub fn rfc3339_ms(ms: i64) -> String {
     from_millis(ms)
         .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()
@@ -92,4 +84,19 @@ pub fn statuses_of(now: Timestamp, rows: &[crate::state::TableRow]) -> Vec<Table
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+
+    /// A 25 ms run keeps its milliseconds: it must not show as a whole second.
+    #[test]
+    fn times_carry_milliseconds() {
+        let start = 1_764_000_000_000;
+        assert_eq!(rfc3339(start), "2025-11-24T16:00:00.000Z");
+        assert_eq!(rfc3339(start + 25), "2025-11-24T16:00:00.025Z");
+        let parsed: jiff::Timestamp = rfc3339(start + 25).parse().unwrap();
+        assert_eq!(parsed.as_millisecond(), start + 25);
+    }
 }

@@ -249,7 +249,7 @@ fn status_json_has_the_stable_shape() {
     .unwrap();
     let status = p.run(&["status", "--format", "json"]).json();
     assert_eq!(status[0]["state"], "ok");
-    assert_eq!(status[0]["last_built"], "2026-01-01T00:00:00Z");
+    assert_eq!(status[0]["last_built"], "2026-01-01T00:00:00.000Z");
     assert_eq!(status[0]["mean_seconds"], 2.5);
     assert_eq!(status[0]["last_error"], json!(null));
     let one = p.run(&["status", "s.a", "--format", "json"]).json();

@@ -73,6 +73,7 @@ fn json_api_routes() {
             "last_error",
             "mean_seconds",
             "name",
+            "retry_at",
             "state"
         ]
     );
@@ -81,7 +82,7 @@ fn json_api_routes() {
         tables[2]["last_error"],
         "relation \"<b>x</b>\" does not exist"
     );
-    // Same objects as `status --format json`, plus force.
+    // Same objects as `status --format json`, plus force and the retry wait.
     let status = p.run(&["status", "--format", "json"]).json();
     for (a, b) in status
         .as_array()
@@ -91,10 +92,21 @@ fn json_api_routes() {
     {
         let mut b = b.clone();
         b.as_object_mut().unwrap().remove("force");
+        b.as_object_mut().unwrap().remove("retry_at");
         assert_eq!(a, &b);
     }
 
     let one = get(&server.url("/api/tables/s.b")).json();
+    // Run times carry milliseconds (RFC 3339 with a fraction), so sub-second runs keep theirs.
+    for run in one["runs"].as_array().unwrap() {
+        for time in [&run["start"], &run["finish"]] {
+            let time = time.as_str().unwrap();
+            assert!(
+                time.len() == 24 && time.as_bytes()[19] == b'.' && time.ends_with('Z'),
+                "{time}"
+            );
+        }
+    }
     assert_eq!(one["depends_on"], serde_json::json!(["s.a"]));
     assert_eq!(one["dependents"], serde_json::json!(["s.c"]));
     assert_eq!(one["runs"].as_array().unwrap().len(), 1);

@@ -312,7 +312,7 @@ pub async fn table(State(state): Shared, Path(name): Path<String>) -> Response {
                         .into_iter()
                         .map(|(step, at)| Step {
                             step,
-                            at: crate::status::rfc3339_ms(at),
+                            at: rfc3339(at),
                         })
                         .collect(),
                     notes: r.notes,
