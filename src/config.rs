@@ -254,6 +254,10 @@ pub struct Config {
     /// The file the settings came from, if any.
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// What loading noticed but did not refuse (a `DURO_*` variable that is not duro's), for
+    /// the command line to print on stderr.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 impl Default for Config {
@@ -268,6 +272,7 @@ impl Default for Config {
             slack: SlackConfig::default(),
             web: WebConfig::default(),
             source: None,
+            warnings: Vec::new(),
         }
     }
 }
@@ -280,13 +285,69 @@ pub struct ConfigError {
     pub message: String,
 }
 
-const SECTIONS: &[&str] = &["warehouse", "scheduler", "creator", "s3", "slack", "web"];
-/// Environment variables that start with DURO_ but are not settings.
-const NOT_SETTINGS: &[&str] = &[
+/// Every key of every section, as `DURO_<SECTION>_<KEY>` can name it (the structs above;
+/// a unit test keeps the two in step).
+const SECTIONS: &[(&str, &[&str])] = &[
+    ("warehouse", &["url", "query_group"]),
+    ("scheduler", &["allow_cycles", "default_schema"]),
+    (
+        "creator",
+        &[
+            "concurrency",
+            "poll_seconds",
+            "retries",
+            "timeout_factor",
+            "timeout_min",
+            "timeout_first_run",
+            "lease_seconds",
+            "lock_timeout",
+        ],
+    ),
+    (
+        "s3",
+        &[
+            "bucket",
+            "prefix",
+            "region",
+            "endpoint",
+            "iam_role",
+            "access_key_id",
+            "secret_access_key",
+        ],
+    ),
+    (
+        "slack",
+        &[
+            "webhook_url",
+            "channel",
+            "failure_channel",
+            "success_channel",
+            "log_channel",
+            "username",
+            "icon_emoji",
+        ],
+    ),
+    ("web", &["bind", "token"]),
+];
+/// The top-level keys (`DURO_VIEWS`, `DURO_STATE`).
+const TOP_LEVEL_KEYS: &[&str] = &["views", "state"];
+/// Environment variables that start with DURO_ and that duro (its binary, tests, benchmarks and
+/// scripts) reads, but that are not settings: never applied, never warned about.
+pub const NOT_SETTINGS: &[&str] = &[
     "DURO_CONFIG",
     "DURO_NOW",
     "DURO_LOG",
     "DURO_TEST_DATABASE_URL",
+    "DURO_TEST_MOTO_SERVER",
+    "DURO_FUZZ_CASES",
+    "DURO_SOAK_SECONDS",
+    "DURO_CRASH_ITERATIONS",
+    "DURO_UPDATE_SCREENSHOTS",
+    "DURO_LOAD_SECONDS",
+    "DURO_LOAD_RATE",
+    "DURO_BENCH_URL",
+    "DURO_LINEAGE_TABLES",
+    "DURO_SQLPARSER_VERSION",
 ];
 const INTEGER_KEYS: &[&str] = &["concurrency", "poll_seconds", "retries", "lease_seconds"];
 const FLOAT_KEYS: &[&str] = &["timeout_factor"];
@@ -318,7 +379,7 @@ impl Config {
         } else {
             toml::Table::new()
         };
-        apply_env(&mut table, env)?;
+        let warnings = apply_env(&mut table, env)?;
         let mut config: Config =
             Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError {
                 origin: origin.clone(),
@@ -333,6 +394,7 @@ impl Config {
         if path.exists() {
             config.source = Some(path.to_path_buf());
         }
+        config.warnings = warnings;
         config.views = base.join(&config.views);
         config.state = base.join(&config.state);
         if let Some(rest) = config.warehouse.url.expose().strip_prefix("duckdb://")
@@ -427,34 +489,121 @@ pub fn parse_timeout(value: &str) -> Result<std::time::Duration, String> {
         .map_err(|e| format!("{e} (or seconds, e.g. 30s)"))
 }
 
+/// The edit distance between two names (insertions, deletions, substitutions).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
+/// The candidate closest to `name`, if close enough to be a misspelling of it (a third of its
+/// letters, at least two, differ).
+fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let (distance, nearest) = candidates
+        .into_iter()
+        .map(|c| (edit_distance(name, c), c))
+        .min()?;
+    (distance <= (name.chars().count() / 3).max(2)).then_some(nearest)
+}
+
+/// The variable that sets `section.key` (or the top-level `key`).
+fn variable(section: Option<&str>, key: &str) -> String {
+    match section {
+        Some(section) => format!("DURO_{section}_{key}"),
+        None => format!("DURO_{key}"),
+    }
+    .to_ascii_uppercase()
+}
+
+/// Every variable that sets a key.
+fn setting_variables() -> impl Iterator<Item = String> {
+    TOP_LEVEL_KEYS.iter().map(|k| variable(None, k)).chain(
+        SECTIONS
+            .iter()
+            .flat_map(|(section, keys)| keys.iter().map(move |k| variable(Some(section), k))),
+    )
+}
+
+/// What a `DURO_*` variable (other than [`NOT_SETTINGS`]) means: `Ok(Some((section, key)))` for
+/// a setting, `Ok(None)` for a variable that is not duro's (ignored, with a warning), and an
+/// error for one that names a section with an unknown key, or a setting misspelt by its
+/// underscores (`DURO_WEBTOKEN`): those are meant for duro, and ignoring them would run it with
+/// a setting silently missing.
+fn classify(name: &str) -> Result<Option<(Option<&'static str>, &'static str)>, String> {
+    let rest = name["DURO_".len()..].to_ascii_lowercase();
+    if let Some(key) = TOP_LEVEL_KEYS.iter().find(|k| **k == rest) {
+        return Ok(Some((None, key)));
+    }
+    for (section, keys) in SECTIONS {
+        let key = if rest == *section {
+            ""
+        } else if let Some(key) = rest.strip_prefix(section).and_then(|r| r.strip_prefix('_')) {
+            key
+        } else {
+            continue;
+        };
+        if let Some(known) = keys.iter().find(|k| **k == key) {
+            return Ok(Some((Some(section), known)));
+        }
+        let listed = keys
+            .iter()
+            .map(|k| variable(Some(section), k))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(match nearest(key, keys.iter().copied()) {
+            Some(near) if !key.is_empty() => format!(
+                "unknown setting {section}.{key}: did you mean {}? (the [{section}] settings are {listed})",
+                variable(Some(section), near)
+            ),
+            _ => format!("unknown setting {section}.{key}: the [{section}] settings are {listed}"),
+        });
+    }
+    let squashed = |s: &str| s.replace('_', "").to_ascii_lowercase();
+    if let Some(meant) = setting_variables().find(|v| squashed(v) == squashed(name)) {
+        return Err(format!("not a setting: did you mean {meant}?"));
+    }
+    Ok(None)
+}
+
+/// Applies the `DURO_*` settings of `env` to `table`; returns a warning for each `DURO_*`
+/// variable that is not duro's (ignored).
 fn apply_env(
     table: &mut toml::Table,
     env: impl IntoIterator<Item = (String, String)>,
-) -> Result<(), ConfigError> {
+) -> Result<Vec<String>, ConfigError> {
     let mut vars: Vec<(String, String)> = env
         .into_iter()
         .filter(|(k, _)| k.starts_with("DURO_") && !NOT_SETTINGS.contains(&k.as_str()))
         .collect();
     vars.sort();
+    let mut warnings = Vec::new();
     for (name, value) in vars {
-        let rest = name["DURO_".len()..].to_ascii_lowercase();
         let error = |message: String| ConfigError {
             origin: format!("environment variable {name}"),
             message,
         };
-        let (section, key) = match rest.as_str() {
-            "views" | "state" => (None, rest.clone()),
-            _ => {
-                let Some(section) = SECTIONS.iter().find(|s| rest.starts_with(&format!("{s}_")))
-                else {
-                    return Err(error(format!(
-                        "unknown setting: expected DURO_VIEWS, DURO_STATE or DURO_<SECTION>_<KEY> with a section of {}",
-                        SECTIONS.join(", ")
-                    )));
-                };
-                (Some(*section), rest[section.len() + 1..].to_string())
-            }
+        let Some((section, key)) = classify(&name).map_err(error)? else {
+            let known: Vec<String> = setting_variables().collect();
+            let hint = nearest(&name, known.iter().map(String::as_str))
+                .map(|v| format!("; did you mean {v}?"))
+                .unwrap_or_default();
+            warnings.push(format!(
+                "ignoring the environment variable {name}: it is not a duro setting (those are DURO_VIEWS, DURO_STATE and DURO_<SECTION>_<KEY>){hint}"
+            ));
+            continue;
         };
+        let key = key.to_string();
         let parsed = if INTEGER_KEYS.contains(&key.as_str()) {
             value
                 .trim()
@@ -486,7 +635,7 @@ fn apply_env(
         };
         target.insert(key, parsed);
     }
-    Ok(())
+    Ok(warnings)
 }
 
 #[cfg(test)]
@@ -549,6 +698,10 @@ mod tests {
         assert!(e.to_string().contains("DURO_CREATOR_RETRIES"), "{e}");
         let e = load("", &[("DURO_WEBTOKEN", "x")]).unwrap_err();
         assert!(e.to_string().contains("DURO_WEBTOKEN"), "{e}");
+        assert!(
+            e.to_string().contains("did you mean DURO_WEB_TOKEN?"),
+            "{e}"
+        );
         let e = load("views = [", &[]).unwrap_err();
         assert!(e.to_string().contains("TOML"), "{e}");
     }
@@ -590,6 +743,175 @@ mod tests {
         let thirty = "a".repeat(QUERY_GROUP_MAX_CHARS);
         assert!(check_query_group(&thirty).is_ok());
         assert!(check_query_group("duro 2/eu-west-1@prod_x.y").is_ok());
+    }
+
+    #[test]
+    fn variables_that_are_not_duros_are_ignored_with_a_warning() {
+        let config = load(
+            "",
+            &[
+                ("DURO_BIN", "/usr/local/bin/duro"),
+                ("DURO_HOME_DIR", "/srv/duro"),
+                ("DURO_STAGE", "prod"),
+                ("DURO_CREATOR_RETRIES", "5"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.creator.retries, 5);
+        assert_eq!(config.warnings.len(), 3, "{:?}", config.warnings);
+        for (warning, name) in
+            config
+                .warnings
+                .iter()
+                .zip(["DURO_BIN", "DURO_HOME_DIR", "DURO_STAGE"])
+        {
+            assert!(warning.contains(name), "{warning}");
+            assert!(warning.contains("not a duro setting"), "{warning}");
+        }
+        // A value is never repeated: it may be a secret.
+        assert!(!config.warnings.iter().any(|w| w.contains("/srv/duro")));
+        assert!(config.warnings[2].contains("did you mean DURO_STATE?"));
+        assert!(!config.warnings[0].contains("did you mean"));
+    }
+
+    #[test]
+    fn a_known_section_with_an_unknown_key_names_the_nearest_key() {
+        let e = load("", &[("DURO_WAREHOUSE_URLL", "postgres://u:pw@h/db")]).unwrap_err();
+        let message = e.to_string();
+        assert!(
+            message.contains("environment variable DURO_WAREHOUSE_URLL"),
+            "{message}"
+        );
+        assert!(
+            message.contains("did you mean DURO_WAREHOUSE_URL?"),
+            "{message}"
+        );
+        assert!(!message.contains("pw@"), "{message}");
+        let e = load("", &[("DURO_CREATOR_CONCURENCY", "4")]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("did you mean DURO_CREATOR_CONCURRENCY?"),
+            "{e}"
+        );
+        // Nothing close: the section's settings are listed.
+        let e = load("", &[("DURO_WEB_COLOUR_SCHEME", "dark")]).unwrap_err();
+        assert!(
+            e.to_string().contains("DURO_WEB_BIND, DURO_WEB_TOKEN"),
+            "{e}"
+        );
+        let e = load("", &[("DURO_SLACK", "x")]).unwrap_err();
+        assert!(e.to_string().contains("DURO_SLACK_WEBHOOK_URL"), "{e}");
+    }
+
+    #[test]
+    fn variables_duro_reads_are_never_warned_about() {
+        let env: Vec<(&str, &str)> = NOT_SETTINGS.iter().map(|n| (*n, "1")).collect();
+        let config = load("", &env).unwrap();
+        assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    }
+
+    /// The backticked names of a serde "unknown field" message, after the unknown one.
+    fn expected_fields(toml_text: &str) -> Vec<String> {
+        let table: toml::Table = toml_text.parse().unwrap();
+        let e = Config::deserialize(toml::Value::Table(table)).unwrap_err();
+        let message = e.message().to_string();
+        let mut fields: Vec<String> = message
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .skip(1)
+            .map(str::to_string)
+            .collect();
+        fields.sort();
+        fields
+    }
+
+    #[test]
+    fn the_environment_knows_every_key_of_the_config_structs() {
+        for (section, keys) in SECTIONS {
+            let mut keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            keys.sort();
+            assert_eq!(
+                expected_fields(&format!("[{section}]\nzz_unknown = 1\n")),
+                keys,
+                "[{section}]"
+            );
+        }
+        let mut top: Vec<String> = TOP_LEVEL_KEYS
+            .iter()
+            .chain(SECTIONS.iter().map(|(s, _)| s))
+            .map(|k| k.to_string())
+            .collect();
+        top.sort();
+        assert_eq!(expected_fields("zz_unknown = 1\n"), top);
+    }
+
+    /// Every `DURO_*` variable read anywhere in the repository (the binary, tests, benchmarks,
+    /// scripts) is a setting or listed in [`NOT_SETTINGS`], so that none is ever warned about.
+    #[test]
+    fn every_variable_duro_reads_is_known() {
+        fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if path.is_dir() {
+                    if !matches!(name.as_str(), "target" | "fixtures" | "node_modules")
+                        && !name.starts_with('.')
+                        || name == ".ci"
+                    {
+                        files(&path, out);
+                    }
+                } else if [".rs", ".py", ".sh", ".js"]
+                    .iter()
+                    .any(|e| name.ends_with(e))
+                    || name == "run"
+                {
+                    out.push(path);
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut paths = vec![root.join("build.rs")];
+        for dir in ["src", "tests", "benches", "bench", "scripts", ".ci"] {
+            files(&root.join(dir), &mut paths);
+        }
+        let readers = [
+            "var(\"",
+            "var_os(\"",
+            "env!(\"",
+            "from_env(\"",
+            "environ.get(\"",
+            "environ[\"",
+            "getenv(\"",
+            "rustc-env=",
+            "export ",
+            "${",
+            "$",
+        ];
+        let mut unknown = Vec::new();
+        let mut found = 0;
+        for path in paths {
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            for (at, _) in text.match_indices("DURO_") {
+                let name: String = text[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                let before = &text[..at];
+                if name.ends_with('_') || !readers.iter().any(|r| before.ends_with(r)) {
+                    continue;
+                }
+                found += 1;
+                if !NOT_SETTINGS.contains(&name.as_str()) && !matches!(classify(&name), Ok(Some(_)))
+                {
+                    unknown.push(format!("{name} in {}", path.display()));
+                }
+            }
+        }
+        assert!(found >= 10, "the search found only {found} reads");
+        assert!(unknown.is_empty(), "not in NOT_SETTINGS: {unknown:?}");
     }
 
     #[test]

@@ -955,6 +955,52 @@ fn configuration_errors_exit_2() {
 }
 
 #[test]
+fn duro_variables_that_are_not_settings_are_ignored_with_a_warning() {
+    // A script that exports its own DURO_* variables can still run duro.
+    let p = Project::new();
+    p.write("s/a — 1h.sql", "select 1");
+    let run: common::Run = p
+        .command(&["check"])
+        .env("DURO_BIN", "/usr/local/bin/duro")
+        .env("DURO_HOME_DIR", "/srv/duro")
+        .env("DURO_NOW", "2026-01-01T00:00:00Z")
+        .env("DURO_LOG", "warn")
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    for name in ["DURO_BIN", "DURO_HOME_DIR"] {
+        assert!(
+            run.stderr.contains(&format!(
+                "warning: ignoring the environment variable {name}"
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+    // Variables duro reads are not warned about, and values are never repeated.
+    assert!(!run.stderr.contains("DURO_NOW"), "{}", run.stderr);
+    assert!(!run.stderr.contains("DURO_LOG"), "{}", run.stderr);
+    assert!(!run.stderr.contains("/srv/duro"), "{}", run.stderr);
+
+    // A known section with an unknown key is a misspelt setting: refused, naming the key meant.
+    let run: common::Run = p
+        .command(&["check"])
+        .env("DURO_WAREHOUSE_URLL", "postgres://duro:hunter2@db/x")
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("DURO_WAREHOUSE_URLL")
+            && run.stderr.contains("did you mean DURO_WAREHOUSE_URL?"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+}
+
+#[test]
 fn symlink_loops_are_reported() {
     let p = Project::new();
     p.write("s/a — 1h.sql", "select 1");

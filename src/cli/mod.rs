@@ -161,7 +161,11 @@ fn load_config(explicit: Option<PathBuf>) -> Result<Config, Failure> {
             None => (PathBuf::from("duro.toml"), false),
         },
     };
-    Ok(Config::load(&path, named, std::env::vars())?)
+    let config = Config::load(&path, named, std::env::vars())?;
+    for warning in &config.warnings {
+        output::print_warning(warning);
+    }
+    Ok(config)
 }
 
 /// The current time, or `DURO_NOW` (RFC 3339) when set, so tests can fix the clock.

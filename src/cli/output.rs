@@ -19,6 +19,10 @@ pub fn print_error(message: &str) {
     eprintln!("{} {message}", paint("error:", "1;31"));
 }
 
+pub fn print_warning(message: &str) {
+    eprintln!("{} {message}", paint("warning:", "1;33"));
+}
+
 /// A diagnostic line, with the file shown under the views folder the user configured.
 pub fn diagnostic_line(d: &Diagnostic, views: &std::path::Path) -> String {
     let mut d = d.clone();
