@@ -12,6 +12,7 @@ pub mod graph;
 pub mod ident;
 pub mod interval;
 pub mod lineage;
+pub mod listing;
 pub mod plan;
 pub mod process;
 pub mod schedule;

@@ -7,6 +7,7 @@
 
 use crate::config::{Secret, SlackConfig};
 use crate::diagnostics::Diagnostic;
+use crate::listing;
 use crate::schedule::{Outcome as ScheduleOutcome, ScheduleError};
 use crate::state::{Outcome, ScheduleChanges, StateError, Store, WindowStats, to_millis};
 use jiff::Timestamp;
@@ -20,8 +21,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest error text quoted in a message; Slack itself cuts messages far later.
 const MAX_ERROR_CHARS: usize = 1500;
-/// Most table names or diagnostics listed in one message.
-const MAX_ITEMS: usize = 30;
+/// Longest message text sent, in characters after Slack's escaping: Slack refuses messages
+/// past about 40,000 characters. Every list in a message is bounded (see [`crate::listing`]), so
+/// only a pathological text (thousands of `&` in an error) ever reaches it.
+pub const MAX_TEXT_CHARS: usize = 39_000;
 
 /// Where a message goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +105,7 @@ impl Notifier {
     /// when set.
     pub fn payload(&self, message: &Message) -> serde_json::Value {
         let mut body = serde_json::Map::new();
-        body.insert("text".into(), slack_escape(&message.text).into());
+        body.insert("text".into(), slack_text(&message.text).into());
         for (key, value) in [
             ("channel", self.channel_name(message.channel)),
             ("username", self.config.username.trim()),
@@ -260,25 +263,28 @@ pub fn slack_escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn shorten(text: &str, max: usize) -> String {
-    let text = text.trim();
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
+/// The message text as sent: escaped, and cut to [`MAX_TEXT_CHARS`] (never inside an escape).
+fn slack_text(text: &str) -> String {
+    const CUT: &str = "\n… (cut: the message was too long for Slack)";
+    let escaped_len = |c: char| match c {
+        '&' => 5,
+        '<' | '>' => 4,
+        _ => 1,
+    };
+    if text.chars().map(escaped_len).sum::<usize>() <= MAX_TEXT_CHARS {
+        return slack_escape(text);
     }
-}
-
-fn list(items: &[String]) -> String {
-    let mut text = items
-        .iter()
-        .take(MAX_ITEMS)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if items.len() > MAX_ITEMS {
-        text.push_str(&format!(" and {} more", items.len() - MAX_ITEMS));
+    let room = MAX_TEXT_CHARS - CUT.chars().count();
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
+        used += escaped_len(c);
+        if used > room {
+            break;
+        }
+        end = i + c.len_utf8();
     }
-    text
+    format!("{}{CUT}", slack_escape(&text[..end]))
 }
 
 fn plural(n: i64, word: &str) -> String {
@@ -298,10 +304,13 @@ pub fn failed_run(
     }
     let mut text = format!("Run of {table} failed ({}).", outcome.as_str());
     if let Some(error) = error.filter(|e| !e.trim().is_empty()) {
-        text.push_str(&format!("\nError: {}", shorten(error, MAX_ERROR_CHARS)));
+        text.push_str(&format!(
+            "\nError: {}",
+            listing::shorten(error, MAX_ERROR_CHARS)
+        ));
     }
     if !failed_tests.is_empty() {
-        text.push_str(&format!("\nFailed tests: {}", list(failed_tests)));
+        text.push_str(&format!("\nFailed tests: {}", listing::names(failed_tests)));
     }
     Some(Message {
         channel: Channel::Failure,
@@ -316,7 +325,7 @@ pub fn warehouse_unreachable(error: &str) -> Message {
         channel: Channel::Failure,
         text: format!(
             "Warehouse unreachable: {}\nRuns fail until it answers again.",
-            shorten(error, MAX_ERROR_CHARS)
+            listing::shorten(error, MAX_ERROR_CHARS)
         ),
     }
 }
@@ -330,7 +339,7 @@ pub fn schedule_changes(changes: &ScheduleChanges) -> Option<Message> {
     ]
     .into_iter()
     .filter(|(_, names)| !names.is_empty())
-    .map(|(label, names)| format!("{label}: {}", list(names)))
+    .map(|(label, names)| listing::labelled(label, names))
     .collect();
     (!lines.is_empty()).then(|| Message {
         channel: Channel::Success,
@@ -345,12 +354,16 @@ pub fn schedule_errors(diagnostics: &[Diagnostic]) -> Message {
         "Schedule failed: {}; nothing was scheduled and the state is unchanged.",
         plural(errors.len() as i64, "error")
     );
-    for d in errors.iter().take(MAX_ITEMS) {
+    let (shown, hidden) = listing::head(&errors);
+    for d in shown {
         text.push('\n');
-        text.push_str(&shorten(&d.to_string(), 300));
+        text.push_str(&listing::shorten(&d.to_string(), 300));
     }
-    if errors.len() > MAX_ITEMS {
-        text.push_str(&format!("\n… and {} more", errors.len() - MAX_ITEMS));
+    if hidden > 0 {
+        text.push_str(&format!(
+            "\n… {} (`duro check` lists them all)",
+            listing::and_more(hidden)
+        ));
     }
     Message {
         channel: Channel::Failure,
@@ -433,7 +446,7 @@ impl Digest {
                 .iter()
                 .map(|(name, seconds)| format!("{name} ({})", seconds_text(*seconds)))
                 .collect();
-            lines.push(format!("Slowest: {}", slowest.join(", ")));
+            lines.push(format!("Slowest: {}", listing::names(&slowest)));
         }
         if !self.failing.is_empty() {
             let failing: Vec<String> = self
@@ -441,7 +454,7 @@ impl Digest {
                 .iter()
                 .map(|(name, n)| format!("{name} ({})", plural(*n, "failure")))
                 .collect();
-            lines.push(format!("Failing: {}", list(&failing)));
+            lines.push(listing::labelled("Failing", &failing));
         }
         lines.join("\n")
     }
@@ -565,12 +578,36 @@ mod tests {
             updated: (0..40).map(|i| format!("s.t{i}")).collect(),
             ..ScheduleChanges::default()
         };
+        let text = schedule_changes(&many).unwrap().text;
         assert!(
-            schedule_changes(&many)
-                .unwrap()
-                .text
-                .ends_with("s.t29 and 10 more")
+            text.starts_with("Updated tables (40): s.t0, s.t1"),
+            "{text}"
         );
+        assert!(text.ends_with("s.t9 and 30 more"), "{text}");
+    }
+
+    #[test]
+    fn no_text_sent_is_longer_than_slack_takes() {
+        let n = notifier();
+        let payload = |text: String| {
+            n.payload(&Message {
+                channel: Channel::Failure,
+                text,
+            })["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let short = payload("a & b".into());
+        assert_eq!(short, "a &amp; b");
+        // Every `&` becomes five characters: the cut counts them so, and never splits one.
+        let sent = payload("&".repeat(20_000));
+        assert!(sent.chars().count() <= MAX_TEXT_CHARS, "{}", sent.len());
+        assert!(sent.ends_with("(cut: the message was too long for Slack)"));
+        let body = sent.split('\n').next().unwrap();
+        assert!(body.len().is_multiple_of(5) && body.replace("&amp;", "").is_empty());
+        let sent = payload("x".repeat(MAX_TEXT_CHARS));
+        assert_eq!(sent.chars().count(), MAX_TEXT_CHARS);
     }
 
     #[test]

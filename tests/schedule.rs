@@ -111,6 +111,56 @@ fn vanished_tables_are_removed_and_can_come_back() {
 }
 
 #[test]
+fn a_large_schedule_prints_bounded_lists() {
+    let p = Project::new();
+    for i in 0..500 {
+        p.write(&format!("s/t{i:03} — 1h.sql"), "select 1 as x");
+    }
+    let run = p.run(&["schedule"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Counts and the first ten names, not one line naming 500 tables.
+    assert!(
+        run.stdout.contains(
+            "Scheduled 500 tables. New tables (500): s.t000, s.t001, s.t002, s.t003, s.t004, s.t005, s.t006, s.t007, s.t008, s.t009 and 490 more."
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.len() < 400, "{} bytes", run.stdout.len());
+
+    // Removing most of them lists the first removed ones and counts the rest.
+    for i in 0..480 {
+        p.remove(&format!("s/t{i:03} — 1h.sql"));
+    }
+    p.write("s/t499 — 1h.sql", "select 2 as x");
+    let run = p.run(&["schedule"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("Updated tables: s.t499. Removed tables (480): s.t000, s.t001,"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("s.t009 and 470 more."),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.len() < 400, "{} bytes", run.stdout.len());
+
+    // The full list stays available.
+    let status = p.run(&["status", "--format", "json"]).json();
+    assert_eq!(status.as_array().unwrap().len(), 500);
+    let removed = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["state"] == "removed")
+        .count();
+    assert_eq!(removed, 480);
+}
+
+#[test]
 fn git_commit_is_recorded() {
     let p = Project::new();
     p.write("s/a — 1h.sql", "select 1 as x");

@@ -167,6 +167,44 @@ fn schedules_post_new_and_updated_tables_to_the_success_channel() {
 }
 
 #[test]
+fn a_big_schedule_posts_counts_and_the_first_names() {
+    let hook = Receiver::start();
+    let p = Project::new();
+    p.write_config(&slack(&hook.url));
+    // Names of the longest kind: named in full, 2,000 of them would make 120,000 characters.
+    let name = |i: usize| format!("t{i:04}_{}", "x".repeat(46));
+    for i in 0..2000 {
+        p.write(&format!("s/{} — 1h.sql", name(i)), "select 1 as x");
+    }
+    ok(&p, &["schedule"]);
+    let bodies = hook.all();
+    assert_eq!(bodies.len(), 1, "{} posts", bodies.len());
+    let text = bodies[0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with(&format!("New tables (2000): s.{}, s.{},", name(0), name(1))),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(&format!("s.{} and 1990 more", name(9))),
+        "{text}"
+    );
+    let payload = serde_json::to_string(&bodies[0]).unwrap();
+    assert!(payload.len() < 40_000, "{} characters", payload.len());
+
+    // Refused with 2,000 errors: the count, the first errors, how many more.
+    for i in 0..2000 {
+        p.write(&format!("s/{}_test.sql", name(i)), "delete from s.x");
+    }
+    assert_eq!(p.run(&["schedule"]).code, 1);
+    let failures = hook.texts("#failures");
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    let text = &failures[0];
+    assert!(text.starts_with("Schedule failed: 2000 errors;"), "{text}");
+    assert!(text.contains("and 1990 more"), "{text}");
+    assert!(text.len() < 40_000, "{} characters", text.len());
+}
+
+#[test]
 fn a_refused_schedule_posts_its_errors_to_the_failure_channel() {
     let hook = Receiver::start();
     let p = Project::new();

@@ -7,6 +7,7 @@ use duro::config::Config;
 use duro::diagnostics::Diagnostic;
 use duro::ident::TableName;
 use duro::interval::Interval;
+use duro::listing;
 use duro::plan::{self, human_duration};
 use duro::schedule::{self, Outcome, ScheduleError};
 use duro::state::{Store, from_millis};
@@ -165,7 +166,7 @@ pub fn schedule(config: &Config, now: Timestamp) -> Result<i32, Failure> {
                 ("Removed tables", &changes.removed),
             ] {
                 if !list.is_empty() {
-                    message.push_str(&format!(" {label}: {}.", list.join(", ")));
+                    message.push_str(&format!(" {}.", listing::labelled(label, list)));
                 }
             }
             println!("{message}");
@@ -466,7 +467,7 @@ pub fn force(config: &Config, table: &str, tree: bool) -> Result<i32, Failure> {
         println!(
             "Forced {} (the tree of {name}): {}.",
             plural(count, "table"),
-            names.join(", ")
+            listing::names(&names)
         );
     } else {
         println!("Forced {name}.");
