@@ -210,3 +210,89 @@ fn up_reschedules_and_rebuilds_when_a_view_file_changes() {
         Some("42".into())
     );
 }
+
+/// A query the SQL parser cannot read (its dependencies are then found by a name search).
+const UNPARSED: &str = "select n from s.numbers\nwhere n = any array[1]";
+
+fn wait_for_output(daemon: &Daemon, what: &str, check: &dyn Fn(&str) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check(&daemon.output()) {
+        assert!(Instant::now() < deadline, "{what}:\n{}", daemon.output());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn up_prints_parse_warnings_at_start_and_when_they_change() {
+    let wh = Warehouse::duckdb();
+    let p = Project::new();
+    p.write_config_with_url(&wh.url(), "[creator]\npoll_seconds = 3600\nretries = 0\n");
+    p.write("s/numbers — 1h.sql", "select 1 as n");
+    p.write("s/odd — 1h.sql", UNPARSED);
+    let warned = |out: &str| {
+        out.matches("schedule: 1 warning (`duro check` shows it in full):")
+            .count()
+    };
+    let mut daemon = Daemon::start(p.command(&["up", "--bind", "127.0.0.1:0"]));
+    daemon.url(Duration::from_secs(60));
+    wait_for_output(&daemon, "the warning at start", &|out| warned(out) == 1);
+    let out = daemon.output();
+    let line = out
+        .lines()
+        .find(|l| l.contains("the query does not parse"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("odd — 1h.sql:2: [s.odd]"), "{line}");
+
+    // A rescan that leaves the warnings as they were does not repeat them.
+    p.write("s/other — 1h.sql", "select 2 as m");
+    wait_for_output(&daemon, "the rescan", &|out| out.contains("new: s.other"));
+    assert_eq!(warned(&daemon.output()), 1, "{}", daemon.output());
+
+    // Fixed: said once.
+    p.write("s/odd — 1h.sql", "select n from s.numbers");
+    wait_for_output(&daemon, "the warning gone", &|out| {
+        out.contains("schedule: no warnings any more")
+    });
+    p.write("s/odd — 1h.sql", UNPARSED);
+    wait_for_output(&daemon, "the warning again", &|out| warned(out) == 2);
+    assert!(daemon.stop().success());
+
+    // A restart on unchanged files (nothing to schedule) still shows them.
+    let mut daemon = Daemon::start(p.command(&["up", "--bind", "127.0.0.1:0"]));
+    daemon.url(Duration::from_secs(60));
+    wait_for_output(&daemon, "the warning after a restart", &|out| {
+        out.contains("schedule: nothing changed") && warned(out) == 1
+    });
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn demo_prints_parse_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("shop");
+    // An existing demo project is reused: this one is small, and one query does not parse.
+    std::fs::create_dir_all(demo.join("views/s")).unwrap();
+    std::fs::write(
+        demo.join("duro.toml"),
+        "views = \"views\"\nstate = \".duro/state.db\"\n[warehouse]\nurl = \"duckdb://.duro/warehouse.duckdb\"\n[creator]\nretries = 0\n",
+    )
+    .unwrap();
+    std::fs::write(demo.join("views/s/numbers — 1h.sql"), "select 1 as n").unwrap();
+    std::fs::write(demo.join("views/s/odd — 1h.sql"), UNPARSED).unwrap();
+    let mut daemon = Daemon::start(duro(
+        dir.path(),
+        &["demo", demo.to_str().unwrap(), "--bind", "127.0.0.1:0"],
+    ));
+    daemon.url(Duration::from_secs(120));
+    let out = daemon.output();
+    assert_eq!(
+        out.matches("schedule: 1 warning").count(),
+        1,
+        "printed once, not again by the second schedule:\n{out}"
+    );
+    assert!(
+        out.contains("odd — 1h.sql:2: [s.odd] the query does not parse"),
+        "{out}"
+    );
+    assert!(daemon.stop().success());
+}

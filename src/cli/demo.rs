@@ -215,7 +215,8 @@ pub fn run(dir: PathBuf, bind: Option<&str>) -> Result<i32, Failure> {
             .await
             .map_err(|e| Failure::new(1, format!("generating the demo data failed: {e}")))?;
         drop(conn);
-        super::up::reschedule(&config).await;
+        let shown = super::up::ShownWarnings::default();
+        super::up::reschedule(&config, &shown).await;
 
         println!("Building every table once…");
         let shutdown = shutdown_signal();
@@ -233,6 +234,6 @@ pub fn run(dir: PathBuf, bind: Option<&str>) -> Result<i32, Failure> {
             "The demo keeps the tables fresh on their intervals; edit a file under {} and it is rescheduled and rebuilt.",
             config.views.display()
         );
-        super::up::serve_all(&config, addr, shutdown).await
+        super::up::serve_all(&config, addr, shutdown, shown).await
     })
 }
