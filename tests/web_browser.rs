@@ -749,3 +749,493 @@ async fn a_refused_schedule_shows_a_banner_on_every_page() {
     }
     client.close().await.unwrap();
 }
+
+/// Measures the drawn lineage graph from the SVG in the page, in screen coordinates, knowing
+/// nothing of how graph.js draws: every `path[data-from]` is sampled every 3 px (getPointAtLength)
+/// into segments, every `g.node`/`g.source` is its rect's box. Returns the segments that pass
+/// through a node box other than the edge's own two (`bad`), edges that do not start at their
+/// source's box and end at their target's (`loose`), and the crossings between edges with no node
+/// in common (each intersection of two sampled segments, counted in the grid cell holding it).
+const GEOMETRY_JS: &str = r#"
+const started = performance.now();
+const STEP = 3, CELL = 16;
+const root = document.querySelector('#graph svg');
+const boxes = [...root.querySelectorAll('g.node, g.source')].map((g) => {
+  const r = g.querySelector('rect').getBoundingClientRect();
+  return { id: g.dataset.id, l: r.left + 0.5, r: r.right - 0.5, t: r.top + 0.5, b: r.bottom - 0.5 };
+});
+const byId = new Map(boxes.map((b) => [b.id, b]));
+const cell = (v) => Math.floor(v / CELL);
+const push = (map, k, v) => (map.get(k) || map.set(k, []).get(k)).push(v);
+const boxCells = new Map();
+for (const b of boxes) for (let x = cell(b.l); x <= cell(b.r); x++) for (let y = cell(b.t); y <= cell(b.b); y++) push(boxCells, `${x},${y}`, b);
+function through(p, q, b) { // Liang–Barsky: does segment pq meet box b?
+  let t0 = 0, t1 = 1;
+  const dx = q.x - p.x, dy = q.y - p.y;
+  for (const [pp, qq] of [[-dx, p.x - b.l], [dx, b.r - p.x], [-dy, p.y - b.t], [dy, b.b - p.y]]) {
+    if (pp === 0) { if (qq < 0) return false; continue; }
+    const r = qq / pp;
+    if (pp < 0) { if (r > t1) return false; if (r > t0) t0 = r; } else { if (r < t0) return false; if (r < t1) t1 = r; }
+  }
+  return true;
+}
+function meet(a, b, c, d) {
+  const d1 = (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x), d2 = (b.x - a.x) * (d.y - a.y) - (b.y - a.y) * (d.x - a.x);
+  const d3 = (d.x - c.x) * (a.y - c.y) - (d.y - c.y) * (a.x - c.x), d4 = (d.x - c.x) * (b.y - c.y) - (d.y - c.y) * (b.x - c.x);
+  if (!(d1 * d2 < 0 && d3 * d4 < 0)) return null;
+  const t = d1 / (d1 - d2);
+  return { x: c.x + (d.x - c.x) * t, y: c.y + (d.y - c.y) * t };
+}
+const bad = [], loose = [], edges = [], segCells = new Map();
+const near = (p, b) => p.x >= b.l - 1.5 && p.x <= b.r + 1.5 && p.y >= b.t - 1.5 && p.y <= b.b + 1.5;
+root.querySelectorAll('path[data-from]').forEach((path, e) => {
+  const from = path.dataset.from, to = path.dataset.to;
+  edges.push([from, to]);
+  const m = path.getScreenCTM(), len = path.getTotalLength();
+  const pts = [];
+  for (let s = 0; s < len; s += STEP) pts.push(path.getPointAtLength(s));
+  pts.push(path.getPointAtLength(len));
+  const screen = pts.map((p) => new DOMPoint(p.x, p.y).matrixTransform(m));
+  if (!byId.has(from) || !byId.has(to) || !near(screen[0], byId.get(from)) || !near(screen[screen.length - 1], byId.get(to))) loose.push(`${from} -> ${to}`);
+  for (let i = 0; i + 1 < screen.length; i++) {
+    const p = screen[i], q = screen[i + 1];
+    const seen = new Set();
+    for (let x = cell(Math.min(p.x, q.x)); x <= cell(Math.max(p.x, q.x)); x++) {
+      for (let y = cell(Math.min(p.y, q.y)); y <= cell(Math.max(p.y, q.y)); y++) {
+        push(segCells, `${x},${y}`, [e, p, q]);
+        for (const b of boxCells.get(`${x},${y}`) || []) {
+          if (b.id === from || b.id === to || seen.has(b.id)) continue;
+          seen.add(b.id);
+          if (through(p, q, b)) bad.push(`${from} -> ${to} passes through ${b.id} at ${Math.round(p.x)},${Math.round(p.y)}`);
+        }
+      }
+    }
+  }
+});
+let crossings = 0;
+for (const [k, list] of segCells) {
+  const [cx, cy] = k.split(',').map(Number);
+  for (let i = 0; i < list.length; i++) {
+    for (let j = i + 1; j < list.length; j++) {
+      const [ea, a, b] = list[i], [eb, c, d] = list[j];
+      if (ea === eb) continue;
+      const [fa, ta] = edges[ea], [fb, tb] = edges[eb];
+      if (fa === fb || fa === tb || ta === fb || ta === tb) continue;
+      const x = meet(a, b, c, d);
+      if (x && cell(x.x) === cx && cell(x.y) === cy) crossings++;
+    }
+  }
+}
+return { nodes: boxes.length, edges: edges.length, bad: bad.slice(0, 20), bad_count: bad.length, loose: loose.slice(0, 20), crossings, ms: performance.now() - started };
+"#;
+
+/// A few dozen tables in five layers, each reading one to three tables of any layer below (so
+/// long edges pass the layers between), the first layer reading two sources.
+fn lineage_project() -> (Project, usize) {
+    let p = Project::new();
+    let mut seed: u64 = 7;
+    let mut next = |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % n
+    };
+    let mut layers: Vec<Vec<String>> = Vec::new();
+    for (layer, size) in [6, 8, 8, 7, 6].into_iter().enumerate() {
+        let mut names = Vec::new();
+        for i in 0..size {
+            let name = format!("l{layer}_v{i}");
+            let sql = if layer == 0 {
+                let source = if i % 2 == 0 {
+                    "raw.events"
+                } else {
+                    "raw.users"
+                };
+                format!("select * from {source}")
+            } else {
+                let below = &layers[layer - 1];
+                let mut parents = vec![format!("s.{}", below[i % below.len()])];
+                for _ in 0..next(3) {
+                    let lower = &layers[next(layer)];
+                    parents.push(format!("s.{}", lower[next(lower.len())]));
+                }
+                parents.sort();
+                parents.dedup();
+                format!("select * from {}", parents.join(" cross join "))
+            };
+            p.write(&format!("s/{name} — 1h.sql"), sql);
+            names.push(name);
+        }
+        layers.push(names);
+    }
+    assert_eq!(p.run(&["schedule"]).code, 0);
+    (p, layers.iter().map(Vec::len).sum())
+}
+
+/// The ids graph.js gives the nodes ("t:" tables, "s:" sources) within `hops` steps up or down
+/// of `focus`, from the API's graph.
+fn neighbourhood(graph: &serde_json::Value, focus: &str, hops: usize) -> Vec<String> {
+    let mut edges: Vec<(String, String)> = graph["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                format!("t:{}", e[0].as_str().unwrap()),
+                format!("t:{}", e[1].as_str().unwrap()),
+            )
+        })
+        .collect();
+    for n in graph["nodes"].as_array().unwrap() {
+        for s in n["sources"].as_array().unwrap() {
+            edges.push((
+                format!("s:{}", s.as_str().unwrap()),
+                format!("t:{}", n["name"].as_str().unwrap()),
+            ));
+        }
+    }
+    let mut keep = std::collections::BTreeSet::from([focus.to_string()]);
+    for upstream in [true, false] {
+        let mut frontier = vec![focus.to_string()];
+        let mut seen = std::collections::BTreeSet::from([focus.to_string()]);
+        for _ in 0..hops {
+            let mut following = Vec::new();
+            for id in &frontier {
+                for (v, w) in &edges {
+                    let (here, there) = if upstream { (w, v) } else { (v, w) };
+                    if here == id && seen.insert(there.clone()) {
+                        keep.insert(there.clone());
+                        following.push(there.clone());
+                    }
+                }
+            }
+            frontier = following;
+        }
+    }
+    keep.into_iter().collect()
+}
+
+const DRAWN_IDS: &str = "return [...document.querySelectorAll('#graph g.node, #graph g.source')].map(g => g.dataset.id).sort()";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lineage_routes_edges_around_nodes_and_focuses() {
+    let (p, tables) = lineage_project();
+    let server = Server::start(&p);
+    let graph = common::web::get(&server.url("/api/graph")).json();
+    assert_eq!(graph["nodes"].as_array().unwrap().len(), tables);
+    let (_driver, client, _profile) = browser().await;
+
+    // The whole graph: every table, and the two sources as their own nodes.
+    client.goto(&server.url("/graph")).await.unwrap();
+    wait_for(
+        &client,
+        "the graph",
+        &format!("return document.querySelectorAll('#graph g.node').length === {tables} && window.duroGraph.layouts > 0"),
+    )
+    .await;
+    let sources = client
+        .execute("return [...document.querySelectorAll('#graph g.source')].map(g => g.dataset.name).sort()", vec![])
+        .await
+        .unwrap();
+    assert_eq!(sources, serde_json::json!(["raw.events", "raw.users"]));
+
+    // Geometry: no edge passes through a node it does not connect, each starts and ends at its
+    // own nodes, and the edges drawn are exactly the dependencies and reads of the API.
+    let geometry = client.execute(GEOMETRY_JS, vec![]).await.unwrap();
+    assert_eq!(geometry["bad"], serde_json::json!([]), "{geometry}");
+    assert_eq!(geometry["loose"], serde_json::json!([]), "{geometry}");
+    let expected_edges = graph["edges"].as_array().unwrap().len()
+        + graph["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["sources"].as_array().unwrap().len())
+            .sum::<usize>();
+    assert_eq!(geometry["edges"], expected_edges, "{geometry}");
+    let crossings = client
+        .execute("return window.duroGraph.crossings", vec![])
+        .await
+        .unwrap();
+    println!(
+        "{tables} tables: {} edges, {} crossings measured in the SVG ({crossings} counted by graph.js)",
+        geometry["edges"], geometry["crossings"]
+    );
+    assert_eq!(geometry["crossings"], crossings, "{geometry}");
+    screenshot(&client, "lineage").await;
+
+    // A legend, and every node a real link: an SVG <a href> around it (so cmd-click opens a
+    // tab), a table to its page and a source to the tables that read it.
+    let legend = client
+        .find(Locator::Id("graph-legend"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for word in ["ok", "failed", "running", "never built", "source", "forced"] {
+        assert!(legend.contains(word), "legend without {word}: {legend}");
+    }
+    let links = client
+        .execute(
+            "return [...document.querySelectorAll('#graph g.node, #graph g.source')].filter(g => !(g.parentNode instanceof SVGAElement) || !g.parentNode.getAttribute('href')).length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(links, 0, "nodes that are not links");
+    let href = client
+        .execute("return document.querySelector('#graph g.node[data-name=\"s.l2_v3\"]').parentNode.getAttribute('href')", vec![])
+        .await
+        .unwrap();
+    assert_eq!(href, "/tables/s.l2_v3");
+    let href = client
+        .execute("return document.querySelector('#graph g.source[data-name=\"raw.users\"]').parentNode.getAttribute('href')", vec![])
+        .await
+        .unwrap();
+    assert_eq!(href, "/graph?focus=raw.users&hops=1");
+
+    // Search dims every other node.
+    client
+        .find(Locator::Id("find"))
+        .await
+        .unwrap()
+        .send_keys("l3_")
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        "the search",
+        "const g = [...document.querySelectorAll('#graph g.node, #graph g.source')];
+         return g.filter(x => x.classList.contains('match')).length === 7
+           && g.every(x => x.classList.contains('match') !== x.classList.contains('dim'))
+           && g.filter(x => x.classList.contains('match')).every(x => x.dataset.name.includes('l3_'))",
+    )
+    .await;
+
+    // Focus mode from the URL, then with the hops select: exactly the N-hop neighbourhood.
+    for hops in [1, 2] {
+        client
+            .goto(&server.url(&format!("/graph?focus=s.l2_v3&hops={hops}")))
+            .await
+            .unwrap();
+        let expected = neighbourhood(&graph, "t:s.l2_v3", hops);
+        wait_for(
+            &client,
+            &format!("focus with {hops} hops"),
+            &format!(
+                "const ids = (() => {{ {DRAWN_IDS} }})(); return JSON.stringify(ids) === {:?}",
+                serde_json::to_string(&expected).unwrap()
+            ),
+        )
+        .await;
+        let geometry = client.execute(GEOMETRY_JS, vec![]).await.unwrap();
+        assert_eq!(geometry["bad"], serde_json::json!([]), "{geometry}");
+        assert_eq!(geometry["loose"], serde_json::json!([]), "{geometry}");
+    }
+    let focused = client
+        .execute(
+            "return document.querySelector('#graph g.focus').dataset.id",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(focused, "t:s.l2_v3");
+    client
+        .find(Locator::Css("#hops option[value='3']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let expected = neighbourhood(&graph, "t:s.l2_v3", 3);
+    wait_for(
+        &client,
+        "focus with 3 hops from the select",
+        &format!(
+            "const ids = (() => {{ {DRAWN_IDS} }})(); return JSON.stringify(ids) === {:?} && location.search === '?focus=s.l2_v3&hops=3'",
+            serde_json::to_string(&expected).unwrap()
+        ),
+    )
+    .await;
+    // A source's link focuses on the tables that read it.
+    client
+        .goto(&server.url("/graph?focus=raw.users&hops=1"))
+        .await
+        .unwrap();
+    let expected = neighbourhood(&graph, "s:raw.users", 1);
+    assert_eq!(expected.len(), 4, "{expected:?}");
+    wait_for(
+        &client,
+        "a source's readers",
+        &format!(
+            "const ids = (() => {{ {DRAWN_IDS} }})(); return JSON.stringify(ids) === {:?}",
+            serde_json::to_string(&expected).unwrap()
+        ),
+    )
+    .await;
+    no_script_errors(&client).await;
+
+    // Clicking a node follows its link.
+    client
+        .goto(&server.url("/graph?focus=s.l2_v3&hops=1"))
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        "the focus",
+        "return document.querySelector('#graph g.focus') !== null",
+    )
+    .await;
+    client
+        .find(Locator::Css("#graph g.focus"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        "the table page",
+        "return location.pathname === '/tables/s.l2_v3'",
+    )
+    .await;
+
+    // The table page draws its neighbourhood: what it reads left, what reads it right, links.
+    let table = common::web::get(&server.url("/api/tables/s.l2_v3")).json();
+    let mut expected: Vec<String> = ["depends_on", "sources", "dependents"]
+        .iter()
+        .flat_map(|k| {
+            table[k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+        })
+        .collect();
+    expected.push("s.l2_v3".into());
+    expected.sort();
+    wait_for(
+        &client,
+        "the neighbourhood graph",
+        &format!(
+            "const g = [...document.querySelectorAll('#neighbourhood svg g')];
+             return g.length > 0 && JSON.stringify(g.map(x => x.dataset.name).sort()) === {:?}
+               && g.every(x => x.parentNode instanceof SVGAElement && x.parentNode.getAttribute('href'))
+               && document.querySelectorAll('#neighbourhood path.edge').length === g.length - 1",
+            serde_json::to_string(&expected).unwrap()
+        ),
+    )
+    .await;
+    let href = client
+        .execute("return document.querySelector('#neighbourhood g.node.other').parentNode.getAttribute('href')", vec![])
+        .await
+        .unwrap();
+    assert!(href.as_str().unwrap().starts_with("/tables/s.l"), "{href}");
+    screenshot(&client, "table-neighbourhood").await;
+    no_script_errors(&client).await;
+    client.close().await.unwrap();
+}
+
+/// The lineage page at 500 tables of bench/gen_views.py (BENCHMARKS.md, Web UI): the layout's
+/// time in the browser, the crossings and edges through nodes measured in the SVG.
+/// `cargo test --test web_browser lineage_at_500_tables -- --ignored --nocapture`
+/// (`DURO_LINEAGE_TABLES` for another size).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement for BENCHMARKS.md"]
+async fn lineage_at_500_tables() {
+    let n: usize = std::env::var("DURO_LINEAGE_TABLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
+    let p = Project::new();
+    let generated = Command::new("python3")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench/gen_views.py"))
+        .arg(n.to_string())
+        .arg(p.views())
+        .status()
+        .unwrap();
+    assert!(generated.success());
+    let scheduled = p.run(&["schedule"]);
+    assert_eq!(scheduled.code, 0, "{}", scheduled.stderr);
+    let server = Server::start(&p);
+    let (_driver, client, _profile) = browser().await;
+    // Measuring 500 tables' edges takes about 10 s of script.
+    client
+        .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+            Some(Duration::from_secs(300)),
+            None,
+            None,
+        ))
+        .await
+        .unwrap();
+    let drawn = format!(
+        "return document.querySelectorAll('#graph g.node').length === {n} && window.duroGraph.layouts > 0"
+    );
+    let mut layouts = Vec::new();
+    let mut pages = Vec::new();
+    for _ in 0..3 {
+        client.goto(&server.url("/graph")).await.unwrap();
+        wait_for(&client, "the graph", &drawn).await;
+        let s = client
+            .execute("return window.duroGraph", vec![])
+            .await
+            .unwrap();
+        layouts.push(s["ms"].as_f64().unwrap());
+        pages.push(s["drawnAt"].as_f64().unwrap());
+    }
+    let stats = client
+        .execute("return window.duroGraph", vec![])
+        .await
+        .unwrap();
+    let geometry = client.execute(GEOMETRY_JS, vec![]).await.unwrap();
+    screenshot(&client, "lineage-500").await;
+    layouts.sort_by(f64::total_cmp);
+    pages.sort_by(f64::total_cmp);
+    println!(
+        "{n} tables: {} nodes, {} edges; dagre layout {:.0} ms (median of 3; {:.0}–{:.0}), page load to graph drawn {:.0} ms",
+        stats["nodes"], stats["edges"], layouts[1], layouts[0], layouts[2], pages[1]
+    );
+    println!(
+        "crossings measured in the SVG: {} ({} counted by graph.js); segments through a node they do not connect: {}; loose ends: {}; measuring took {:.0} ms",
+        geometry["crossings"],
+        stats["crossings"],
+        geometry["bad_count"],
+        geometry["loose"].as_array().unwrap().len(),
+        geometry["ms"].as_f64().unwrap()
+    );
+    assert_eq!(geometry["bad_count"], 0, "{geometry}");
+    // Focus mode on a table of the middle layer, 2 hops up and down.
+    let graph = common::web::get(&server.url("/api/graph")).json();
+    let middle = graph["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .find(|t| t.ends_with(".l2_v0"))
+        .unwrap();
+    client
+        .goto(&server.url(&format!("/graph?focus={middle}&hops=2")))
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        "the focus",
+        "return window.duroGraph.layouts > 0 && document.querySelector('#graph g.focus') !== null",
+    )
+    .await;
+    let focused = client
+        .execute("return window.duroGraph", vec![])
+        .await
+        .unwrap();
+    let geometry = client.execute(GEOMETRY_JS, vec![]).await.unwrap();
+    println!(
+        "focus on {middle}, 2 hops: {} nodes, {} edges, layout {:.0} ms, {} crossings, {} segments through nodes",
+        focused["nodes"],
+        focused["edges"],
+        focused["ms"].as_f64().unwrap(),
+        geometry["crossings"],
+        geometry["bad_count"]
+    );
+    assert_eq!(geometry["bad_count"], 0, "{geometry}");
+    client.close().await.unwrap();
+}
