@@ -1239,3 +1239,215 @@ async fn lineage_at_500_tables() {
     assert_eq!(geometry["bad_count"], 0, "{geometry}");
     client.close().await.unwrap();
 }
+
+/// Attention first and comfort: a failed table (three identical failures, markup in its error),
+/// one downstream of it, an overdue one, healthy ones and a removed one. The header counts them on
+/// every page; the "failed" chip filters the list (and the URL says so) to the failed table with
+/// its error's first line; the timeline folds the repeated failures; dark mode and UTC toggle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attention_chips_dark_mode_and_utc() {
+    let p = Project::new();
+    p.write("s/a.sql", "select 1 as x");
+    p.write("s/b — 1h.sql", "select x from s.a");
+    p.write("s/c — 2h.sql", "select * from s.b");
+    p.write("s/d — 1h.sql", "select 2 as y");
+    p.write("s/e — 1d.sql", "select 3 as z");
+    p.write("s/gone — 1d.sql", "select 4 as w");
+    assert_eq!(p.run(&["schedule"]).code, 0);
+    let db = p.sqlite();
+    let now = jiff::Timestamp::now().as_millisecond();
+    let error = "relation \"s.missing\" <img src=x onerror=__xss=1> does not exist\nLINE 1: select x from s.missing\n        ^";
+    let min = 60_000;
+    // (table, minutes ago, outcome, error); the last of each table is its state.
+    let runs: &[(&str, i64, &str, Option<&str>)] = &[
+        ("s.a", 20, "success", None),
+        ("s.b", 18, "failed", Some(error)),
+        ("s.b", 12, "failed", Some(error)),
+        ("s.b", 6, "failed", Some(error)),
+        ("s.c", 15, "success", None),
+        ("s.d", 180, "success", None),
+        ("s.e", 10, "success", None),
+        ("s.gone", 25, "success", None),
+    ];
+    for (table, ago, outcome, err) in runs {
+        let start = now - ago * min;
+        db.execute(
+            "insert into runs (table_name, started_at, finished_at, outcome, error, steps) values (?1, ?2, ?3, ?4, ?5, '[]')",
+            rusqlite::params![table, start, start + 2000, outcome, err],
+        )
+        .unwrap();
+        db.execute(
+            "update tables set last_outcome = ?2, last_finished = ?3, last_error = ?5, last_built = case when ?2 = 'success' then ?4 else last_built end, force = 0 where name = ?1",
+            rusqlite::params![table, outcome, start + 2000, start, err],
+        )
+        .unwrap();
+    }
+    db.execute(
+        "update tables set removed_at = ?1 where name = 's.gone'",
+        [now - min],
+    )
+    .unwrap();
+    let server = Server::start(&p);
+    let (_driver, client, _profile) = browser().await;
+    let counts = "return [...document.querySelectorAll('#attention .chip')].map(c => c.dataset.kind + ':' + c.querySelector('.n').textContent).join(' ')";
+    let expected = "failed:1 overdue:1 running:0 upstream:1 refused:0";
+
+    // The header's counts on the timeline and on the lineage page.
+    for path in ["/", "/graph"] {
+        client.goto(&server.url(path)).await.unwrap();
+        wait_for(
+            &client,
+            &format!("the attention counts on {path}"),
+            &format!("{counts} === '{expected}'"),
+        )
+        .await;
+        no_script_errors(&client).await;
+    }
+
+    // The tables list: removed hidden, failed first with its error's first line, as text.
+    client.goto(&server.url("/tables")).await.unwrap();
+    wait_for(
+        &client,
+        "five rows, the removed table hidden",
+        "return document.querySelectorAll('#tables tbody tr').length === 5",
+    )
+    .await;
+    wait_for(
+        &client,
+        "the attention counts on /tables",
+        &format!("{counts} === '{expected}'"),
+    )
+    .await;
+    let first = client
+        .execute(
+            "const r = document.querySelector('#tables tbody tr'); return [r.dataset.name, r.querySelector('.error-line').textContent]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        serde_json::json!(["s.b", error.lines().next().unwrap()])
+    );
+    let safe = client
+        .execute(
+            "return window.__xss === undefined && document.querySelector('#tables img') === null",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(safe, true, "markup in an error was interpreted");
+    client
+        .find(Locator::Id("show-removed"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        "the removed table shown",
+        "return document.querySelectorAll('#tables tbody tr').length === 6 && location.search.includes('removed=1')",
+    )
+    .await;
+
+    // The "failed" chip: a link that filters the list and says so in the URL.
+    client
+        .find(Locator::Css("#attention .chip[data-kind=failed]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        "the list filtered to the failed table",
+        "const rows = [...document.querySelectorAll('#tables tbody tr')];
+         return new URLSearchParams(location.search).get('attention') === 'failed'
+           && rows.length === 1 && rows[0].dataset.name === 's.b'
+           && rows[0].querySelector('.error-line').textContent.startsWith('relation \"s.missing\"')
+           && document.querySelector('#attention .chip.active').dataset.kind === 'failed'",
+    )
+    .await;
+    screenshot(&client, "tables-attention-failed").await;
+    no_script_errors(&client).await;
+
+    // The timeline with the same chip: only s.b, its three identical failures folded into one.
+    client
+        .goto(&server.url("/?attention=failed"))
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        "one folded bar of three failures",
+        "const bars = [...document.querySelectorAll('#timeline rect.bar')];
+         return bars.length === 1 && bars[0].dataset.count === '3'
+           && document.querySelector('#timeline .fold-count').textContent === '×3'",
+    )
+    .await;
+
+    // Dark mode: the toggle changes the computed background, and is kept for the next page.
+    let background = "return getComputedStyle(document.body).backgroundColor";
+    let light = client.execute(background, vec![]).await.unwrap();
+    client
+        .find(Locator::Id("theme-toggle"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        "a dark background",
+        &format!("return getComputedStyle(document.body).backgroundColor !== {light}"),
+    )
+    .await;
+    let dark = client.execute(background, vec![]).await.unwrap();
+    screenshot(&client, "jobs-dark").await;
+    client.goto(&server.url("/tables")).await.unwrap();
+    wait_for(
+        &client,
+        "the dark theme kept",
+        &format!("return getComputedStyle(document.body).backgroundColor === {dark}"),
+    )
+    .await;
+
+    // Local time by default, UTC with the toggle: the window of the timeline changes format.
+    client.goto(&server.url("/")).await.unwrap();
+    wait_for(
+        &client,
+        "the window in local time",
+        "return /\\(UTC[+-]\\d\\d:\\d\\d\\) \\(/.test(document.getElementById('window').textContent)",
+    )
+    .await;
+    client
+        .find(Locator::Id("tz-toggle"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        "the window in UTC",
+        "const t = document.getElementById('window').textContent;
+         return / UTC \\(/.test(t) && !t.includes('(UTC+') && document.getElementById('tz-toggle').textContent === 'UTC'",
+    )
+    .await;
+
+    // 400 px wide: nothing wider than the window.
+    client.set_window_size(400, 800).await.unwrap();
+    for path in ["/tables", "/"] {
+        client.goto(&server.url(path)).await.unwrap();
+        wait_for(
+            &client,
+            &format!("{path} at 400 px without horizontal scrolling"),
+            "return document.querySelectorAll('#tables tbody tr, #timeline rect.bar').length > 0
+               && document.documentElement.scrollWidth <= window.innerWidth",
+        )
+        .await;
+        screenshot(&client, &format!("narrow{}", path.replace('/', "-"))).await;
+    }
+    no_script_errors(&client).await;
+    client.close().await.unwrap();
+}

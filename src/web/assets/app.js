@@ -89,8 +89,27 @@ const duro = (() => {
     if (seconds < 45) return "just now";
     return `${duration(seconds).split(" ").slice(0, 2).join(" ")} ago`;
   }
-  const time = (iso) => new Date(iso).toISOString().slice(11, 19);
-  const dateTime = (iso) => new Date(iso).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+  // Times: local by default, UTC with the header's toggle (kept in localStorage). A local time
+  // carries its offset ("(UTC+01:00)"), a UTC one says "UTC", so the two never look alike.
+  const store = {
+    get: (k) => { try { return window.localStorage.getItem(k); } catch (e) { return null; } },
+    set: (k, v) => { try { window.localStorage.setItem(k, v); } catch (e) { /* storage refused */ } },
+  };
+  const utc = () => store.get("duro-tz") === "utc";
+  const pad = (n) => String(n).padStart(2, "0");
+  // [YYYY-MM-DD, HH:MM:SS] of a time in the chosen zone.
+  function parts(t) {
+    const d = new Date(t);
+    if (utc()) { const s = d.toISOString(); return [s.slice(0, 10), s.slice(11, 19)]; }
+    return [`${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`, `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`];
+  }
+  function zone(t) {
+    if (utc()) return "UTC";
+    const off = -new Date(t === undefined ? Date.now() : t).getTimezoneOffset();
+    return `(UTC${off < 0 ? "-" : "+"}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)})`;
+  }
+  const time = (iso) => parts(iso)[1];
+  const dateTime = (iso) => `${parts(iso).join(" ")} ${zone(Date.parse(iso))}`;
   const tooltip = document.getElementById("tooltip");
   function tip(node, text) {
     node.addEventListener("mousemove", (e) => {
@@ -142,6 +161,102 @@ const duro = (() => {
     banner.hidden = false;
   }
 
+  // Attention first. Each table falls in at most these groups, computed from /api/tables,
+  // /api/graph and /api/schedule: failed; overdue (age past its own or inherited interval);
+  // running; upstream failed (a table it reads, directly or not, is failed); refused (named in an
+  // error of a refused schedule). The header shows the counts on every page as links that filter
+  // the tables list and the timeline (`?attention=failed`).
+  const KINDS = [["failed", "failed"], ["overdue", "overdue"], ["running", "running"], ["upstream", "upstream failed"], ["refused", "refused"]];
+  const wanted = () => {
+    const a = new URLSearchParams(window.location.search).get("attention");
+    return KINDS.some(([k]) => k === a) ? a : null;
+  };
+  function classify(tables, graph, sched) {
+    const effective = new Map((graph.nodes || []).map((n) => [n.name, n.effective_interval_minutes]));
+    const sets = Object.fromEntries(KINDS.map(([k]) => [k, new Set()]));
+    const overdue = (t) => {
+      const minutes = t.interval_minutes || effective.get(t.name);
+      return Boolean(t.last_built && minutes) && Date.now() - Date.parse(t.last_built) > minutes * 60000;
+    };
+    for (const t of tables) {
+      if (t.state === "removed") continue;
+      if (t.state === "failed") sets.failed.add(t.name);
+      if (t.state === "running") sets.running.add(t.name);
+      if (t.state !== "running" && overdue(t)) sets.overdue.add(t.name);
+    }
+    const consumers = new Map();
+    for (const [dep, consumer] of graph.edges || []) {
+      if (!consumers.has(dep)) consumers.set(dep, []);
+      consumers.get(dep).push(consumer);
+    }
+    const todo = [...sets.failed];
+    while (todo.length) {
+      for (const c of consumers.get(todo.pop()) || []) {
+        if (!sets.upstream.has(c)) { sets.upstream.add(c); todo.push(c); }
+      }
+    }
+    for (const f of sets.failed) sets.upstream.delete(f);
+    const refusedErrors = sched && !sched.ok ? sched.errors : [];
+    for (const e of refusedErrors) if (e.table) sets.refused.add(e.table);
+    const counts = Object.fromEntries(KINDS.map(([k]) => [k, sets[k].size]));
+    counts.refused = refusedErrors.length;
+    return { sets, counts };
+  }
+  // Where a chip leads: the timeline keeps its window, every other page goes to the tables list.
+  function chipHref(kind) {
+    const page = document.body.dataset.page;
+    const q = new URLSearchParams(page === "jobs" || page === "tables" ? window.location.search : "");
+    if (wanted() === kind) q.delete("attention"); else q.set("attention", kind);
+    const s = q.toString();
+    return `${page === "jobs" ? "/" : "/tables"}${s ? `?${s}` : ""}`;
+  }
+  const header = document.querySelector("header");
+  const chips = el("div", { id: "attention", class: "attention", role: "group", "aria-label": "Needs attention" });
+  header.querySelector("nav").after(chips);
+  async function attention() {
+    let facts;
+    try {
+      const [tables, graph, sched] = await Promise.all([api("/api/tables"), api("/api/graph"), api("/api/schedule")]);
+      facts = classify(tables, graph, sched);
+    } catch (e) {
+      return; // the page's loader reports an unreachable server
+    }
+    const active = wanted();
+    chips.replaceChildren(...KINDS.map(([kind, label]) => el("a", {
+      class: `chip ${kind}${facts.counts[kind] ? " some" : ""}${active === kind ? " active" : ""}`,
+      href: chipHref(kind), "data-kind": kind, "aria-pressed": active === kind ? "true" : "false",
+      title: active === kind ? "Show everything again" : `Only the ${label} tables`,
+    }, el("span", { class: "label", text: label }), " ", el("span", { class: "n", text: String(facts.counts[kind]) }))));
+  }
+
+  // Comfort: dark mode (the system's choice unless the toggle set one) and local time or UTC,
+  // both kept in localStorage.
+  const root = document.documentElement;
+  const theme = store.get("duro-theme");
+  if (theme === "dark" || theme === "light") root.dataset.theme = theme;
+  const dark = () => root.dataset.theme ? root.dataset.theme === "dark" : window.matchMedia("(prefers-color-scheme: dark)").matches;
+  const themeButton = el("button", { type: "button", id: "theme-toggle", class: "toggle" });
+  const tzButton = el("button", { type: "button", id: "tz-toggle", class: "toggle" });
+  const labelToggles = () => {
+    themeButton.textContent = dark() ? "Light" : "Dark";
+    themeButton.title = dark() ? "Switch to the light theme" : "Switch to the dark theme";
+    tzButton.textContent = utc() ? "UTC" : "Local time";
+    tzButton.title = utc() ? "Times are in UTC: show local time" : "Times are local: show UTC";
+  };
+  themeButton.addEventListener("click", () => {
+    root.dataset.theme = dark() ? "light" : "dark";
+    store.set("duro-theme", root.dataset.theme);
+    labelToggles();
+  });
+  tzButton.addEventListener("click", () => {
+    store.set("duro-tz", utc() ? "local" : "utc");
+    labelToggles();
+    schedule();
+    listeners.forEach((fn) => fn());
+  });
+  header.append(el("div", { class: "toggles" }, tzButton, themeButton));
+  labelToggles();
+
   // Each page's data is loaded through a loader: "Loading…" until the first answer, then an
   // error with a Retry button whenever a load fails (the content already shown stays). Loads
   // asked for while one runs are run once after it.
@@ -183,7 +298,7 @@ const duro = (() => {
   function changed() {
     live.changes += 1;
     if (pending) return;
-    pending = setTimeout(() => { pending = null; listeners.forEach((fn) => fn()); stats(); schedule(); }, 150);
+    pending = setTimeout(() => { pending = null; listeners.forEach((fn) => fn()); stats(); schedule(); attention(); }, 150);
   }
   // A state version from the stream or a poll: a new one means the state changed.
   function version(v, baseline = false) {
@@ -268,6 +383,7 @@ const duro = (() => {
   }
   stats();
   schedule();
+  attention();
   const colors = { success: "#2e9e44", failed: "#d33b3b", tests_failed: "#e08a00", timeout: "#7b4fc9", cancelled: "#8a8f98", running: "#2a72d4" };
-  return { el, api, post, duration, interval, ago, time, dateTime, tip, onChange, loader, live, colors, cookie };
+  return { el, api, post, duration, interval, ago, time, dateTime, parts, zone, utc, tip, onChange, loader, live, colors, cookie, classify, wanted, store };
 })();

@@ -2,7 +2,7 @@
 // the critical path of the latest round on demand.
 "use strict";
 (() => {
-  const { el, api, duration, tip, colors, onChange, loader } = duro;
+  const { el, api, duration, tip, colors, onChange, loader, classify, wanted, parts, zone, time } = duro;
   const body = document.body;
   const fixed = body.dataset.fixed === "1";
   let from = Date.parse(body.dataset.from), to = Date.parse(body.dataset.to);
@@ -18,9 +18,32 @@
   async function load() {
     if (!fixed) { to = Date.now(); from = to - 30 * 60 * 1000; }
     const q = new URLSearchParams({ from: new Date(from).toISOString(), to: new Date(to).toISOString() });
-    jobs = await api(`/api/jobs?${q}`);
-    if (showDeps.checked && !edges) edges = (await api("/api/graph")).edges;
+    const kind = wanted();
+    const [runs, graph, tables, sched] = await Promise.all([api(`/api/jobs?${q}`),
+      showDeps.checked || kind ? api("/api/graph") : null,
+      kind ? api("/api/tables") : null, kind ? api("/api/schedule") : null]);
+    if (graph) edges = graph.edges;
+    const only = kind ? classify(tables, graph, sched).sets[kind] : null;
+    jobs = fold(only ? runs.filter((j) => only.has(j.table)) : runs);
     draw();
+  }
+
+  // Repeated identical failures of a table (one after another, same outcome and error) fold into
+  // one entry with a count: from the first one's start to the last one's finish.
+  function fold(runs) {
+    const out = [], last = new Map();
+    for (const j of runs) {
+      const prev = last.get(j.table);
+      if (prev && j.finish && prev.finish && j.outcome && j.outcome !== "success" && j.outcome === prev.outcome && (j.error || "") === (prev.error || "")) {
+        prev.count += 1;
+        prev.finish = j.finish;
+        continue;
+      }
+      const copy = { ...j, count: 1 };
+      out.push(copy);
+      last.set(j.table, copy);
+    }
+    return out;
   }
 
   function niceStep(span) {
@@ -36,22 +59,23 @@
     const rows = [];
     const rowOf = new Map();
     for (const j of jobs) if (!rowOf.has(j.table)) { rowOf.set(j.table, rows.length); rows.push(j.table); }
-    const labelWidth = 230, rowHeight = 26, top = 28;
-    const width = Math.max(box.clientWidth - 2, 600), plot = width - labelWidth - 16;
+    const narrow = box.clientWidth < 560;
+    const labelWidth = narrow ? 120 : 230, rowHeight = 26, top = 28, maxLabel = narrow ? 16 : 32;
+    const width = Math.max(box.clientWidth - 2, narrow ? 300 : 600), plot = width - labelWidth - 16;
     const height = top + Math.max(rows.length, 1) * rowHeight + 10;
     const x = (t) => labelWidth + ((Math.min(Math.max(t, from), domainEnd) - from) / (domainEnd - from)) * plot;
     const svg = el("svg", { width, height, viewBox: `0 0 ${width} ${height}` });
     const step = niceStep(domainEnd - from);
     for (let t = Math.ceil(from / step) * step; t <= domainEnd; t += step) {
-      const d = new Date(t).toISOString();
-      const label = step < 60000 ? d.slice(11, 19) : step >= 86400000 ? d.slice(5, 10) : d.slice(11, 16);
+      const [day, clock] = parts(t);
+      const label = step < 60000 ? clock : step >= 86400000 ? day.slice(5) : clock.slice(0, 5);
       svg.append(el("line", { class: "grid-line", x1: x(t), x2: x(t), y1: top - 6, y2: height }));
       svg.append(el("text", { class: "tick", x: x(t) + 3, y: 14, text: label }));
     }
     if (!fixed || (now >= from && now <= domainEnd)) svg.append(el("line", { class: "now", x1: x(now), x2: x(now), y1: top - 6, y2: height }));
     rows.forEach((table, i) => {
       const y = top + i * rowHeight;
-      const label = el("text", { class: "row-label", x: labelWidth - 8, y: y + 17, "text-anchor": "end", text: table.length > 32 ? `${table.slice(0, 31)}…` : table });
+      const label = el("text", { class: "row-label", x: labelWidth - 8, y: y + 17, "text-anchor": "end", text: table.length > maxLabel ? `${table.slice(0, maxLabel - 1)}…` : table });
       label.addEventListener("click", () => { window.location.href = `/tables/${encodeURIComponent(table)}`; });
       svg.append(label, el("line", { class: "grid-line", x1: labelWidth, x2: width, y1: y + rowHeight, y2: y + rowHeight }));
     });
@@ -61,16 +85,19 @@
       const y = top + rowOf.get(j.table) * rowHeight + 4;
       const x0 = x(Date.parse(j.start)), x1 = Math.max(x(end(j)), x0 + 2);
       const state = j.outcome || "running";
-      const bar = el("rect", { class: `bar ${state}`, x: x0, y, width: x1 - x0, height: rowHeight - 8, fill: colors[state] || colors.cancelled });
+      const bar = el("rect", { class: `bar ${state}${j.count > 1 ? " folded" : ""}`, x: x0, y, width: x1 - x0, height: rowHeight - 8, fill: colors[state] || colors.cancelled, "data-count": j.count });
+      const z = zone(Date.parse(j.start));
       tip(bar, () => {
-        const lines = [j.table, `${state}  ${duration((end(j) - Date.parse(j.start)) / 1000)}`, `start ${j.start.slice(11, 19)} UTC`];
-        if (j.finish) lines.push(`finish ${j.finish.slice(11, 19)} UTC`);
-        if (j.estimated_finish) lines.push(`estimated finish ${j.estimated_finish.slice(11, 19)} UTC`);
+        const lines = [j.table, j.count > 1 ? `${state} ×${j.count} in a row, the same error` : `${state}  ${duration((end(j) - Date.parse(j.start)) / 1000)}`,
+          `${j.count > 1 ? "first start" : "start"} ${time(j.start)} ${z}`];
+        if (j.finish) lines.push(`${j.count > 1 ? "last finish" : "finish"} ${time(j.finish)} ${z}`);
+        if (j.estimated_finish) lines.push(`estimated finish ${time(j.estimated_finish)} ${z}`);
         if (j.error) lines.push(j.error.split("\n")[0].slice(0, 200));
         return lines.join("\n");
       });
       bar.addEventListener("click", () => { window.location.href = `/tables/${encodeURIComponent(j.table)}`; });
       svg.append(bar);
+      if (j.count > 1) svg.append(el("text", { class: "fold-count", x: x1 + 4, y: y + rowHeight - 13, text: `×${j.count}` }));
       if (!j.finish && j.estimated_finish) {
         const xe = x(Date.parse(j.estimated_finish));
         if (xe > x1) svg.append(el("rect", { class: "estimate", x: x1, y, width: xe - x1, height: rowHeight - 8 }));
@@ -81,8 +108,11 @@
     addZoom(svg, labelWidth, plot, height, domainEnd);
     box.replaceChildren(svg);
     const span = duration((domainEnd - from) / 1000);
+    const at = (t) => { const [day, clock] = parts(t); return `${day} ${clock.slice(0, 5)}`; };
+    const runs = jobs.reduce((n, j) => n + j.count, 0);
+    const kind = wanted();
     document.getElementById("window").textContent =
-      `${new Date(from).toISOString().slice(0, 16).replace("T", " ")} → ${new Date(to).toISOString().slice(0, 16).replace("T", " ")} UTC (${span}), ${jobs.length} runs`;
+      `${at(from)} → ${at(to)} ${zone(to)} (${span}), ${runs} runs${kind ? `, only ${kind === "upstream" ? "upstream failed" : kind} tables` : ""}`;
   }
 
   // For each run, the runs of its dependencies that finished before it started.
@@ -147,6 +177,7 @@
       start = null;
       if (b - a < 6) { selection.remove(); return; }
       const q = new URLSearchParams({ from: new Date(toTime(a)).toISOString(), to: new Date(toTime(b)).toISOString() });
+      if (wanted()) q.set("attention", wanted());
       window.location.href = `/?${q}`;
     }
   }

@@ -1,11 +1,21 @@
 // All tables: sortable, searchable, state badges, freshness, and the force buttons.
 "use strict";
 (() => {
-  const { el, api, post, duration, interval, ago, onChange, loader } = duro;
+  const { el, api, post, duration, interval, ago, dateTime, onChange, loader, classify, wanted } = duro;
   const tbody = document.querySelector("#tables tbody");
   const search = document.getElementById("search");
   const count = document.getElementById("count");
-  let rows = [], effective = new Map(), sort = { key: "built", dir: "desc" };
+  let rows = [], effective = new Map(), sort = { key: "built", dir: "desc" }, facts = null;
+  // Removed tables are hidden unless the toggle (or ?removed=1) shows them.
+  const params = new URLSearchParams(window.location.search);
+  const showRemoved = el("input", { type: "checkbox", id: "show-removed", checked: params.get("removed") === "1" });
+  search.closest(".toolbar").append(el("label", {}, showRemoved, " show removed tables"));
+  showRemoved.addEventListener("change", () => {
+    const q = new URLSearchParams(window.location.search);
+    if (showRemoved.checked) q.set("removed", "1"); else q.delete("removed");
+    window.history.replaceState(null, "", `${window.location.pathname}${q.toString() ? `?${q}` : ""}`);
+    render();
+  });
   const scheduled = new Set();
 
   function freshness(t) {
@@ -50,9 +60,15 @@
 
   function render() {
     const needle = search.value.trim().toLowerCase();
-    const shown = rows.filter((t) => !needle || t.name.includes(needle) || t.state.includes(needle) || (needle === "forced" && t.force));
+    const only = wanted() && facts ? facts.sets[wanted()] : null;
+    const shown = rows.filter((t) => (!needle || t.name.includes(needle) || t.state.includes(needle) || (needle === "forced" && t.force))
+      && (showRemoved.checked || t.state !== "removed" || (needle && "removed".includes(needle)))
+      && (!only || only.has(t.name)));
     const v = value[sort.key];
+    // Failed tables first, whatever the sort.
     shown.sort((a, b) => {
+      const fa = a.state === "failed", fb = b.state === "failed";
+      if (fa !== fb) return fa ? -1 : 1;
       const x = v(a), y = v(b);
       const c = x < y ? -1 : x > y ? 1 : a.name < b.name ? -1 : 1;
       return sort.dir === "asc" ? c : -c;
@@ -72,25 +88,29 @@
         fresh.append(el("span", { class: `fresh ${cls}` }, el("span", { style: `width:${Math.min(f, 1) * 100}%` })),
           el("span", { class: `fresh-text ${f > 1 ? "overdue-text" : ""}`, text: f > 1 ? `overdue ×${f.toFixed(1)}` : `${Math.round(f * 100)}%` }));
       }
-      fragment.append(el("tr", { "data-name": t.name },
-        el("td", { class: "name" }, el("a", { href: `/tables/${encodeURIComponent(t.name)}`, text: t.name })),
-        el("td", { text: inherited ? `${interval(inherited)} (inherited)` : interval(t.interval_minutes) }),
-        el("td", { text: t.last_built ? ago(t.last_built) : "never", title: t.last_built || "" }),
+      const name = el("td", { class: "name" }, el("a", { href: `/tables/${encodeURIComponent(t.name)}`, text: t.name }));
+      if (t.last_error) name.append(el("div", { class: "error-line", title: t.last_error, text: t.last_error.split("\n").find((l) => l.trim()) || t.last_error }));
+      fragment.append(el("tr", { "data-name": t.name, class: t.state === "failed" ? "failed" : null },
+        name,
+        el("td", { class: "col-interval", text: inherited ? `${interval(inherited)} (inherited)` : interval(t.interval_minutes) }),
+        el("td", { text: t.last_built ? ago(t.last_built) : "never", title: t.last_built ? dateTime(t.last_built) : "" }),
         el("td", { text: duration(t.mean_seconds) }),
         badges, fresh,
         el("td", {}, button(t, false)), el("td", {}, button(t, true))));
     }
     tbody.replaceChildren(fragment);
-    count.textContent = `${shown.length} of ${rows.length} tables`;
+    const hidden = showRemoved.checked ? 0 : rows.filter((t) => t.state === "removed").length;
+    count.textContent = `${shown.length} of ${rows.length} tables${only ? ` (${wanted() === "upstream" ? "upstream failed" : wanted()})` : ""}${hidden ? `, ${hidden} removed hidden` : ""}`;
     for (const th of document.querySelectorAll("#tables th[data-key]")) {
       if (th.dataset.key === sort.key) th.dataset.sort = sort.dir; else delete th.dataset.sort;
     }
   }
 
   async function load() {
-    const [tables, graph] = await Promise.all([api("/api/tables"), api("/api/graph")]);
+    const [tables, graph, sched] = await Promise.all([api("/api/tables"), api("/api/graph"), api("/api/schedule")]);
     rows = tables;
     effective = new Map(graph.nodes.map((n) => [n.name, n.effective_interval_minutes]));
+    facts = classify(tables, graph, sched);
     for (const t of rows) if (!t.force) scheduled.delete(t.name);
     render();
   }
