@@ -182,6 +182,10 @@
     }
   }
 
+  // "Live" keeps the attention filter.
+  const liveLink = document.getElementById("live");
+  if (liveLink && wanted()) liveLink.href = `/?attention=${encodeURIComponent(wanted())}`;
+
   const refresh = loader("the runs", load);
   showDeps.addEventListener("change", refresh);
   onChange(refresh);
