@@ -33,7 +33,15 @@ const duro = (() => {
   // A request that hangs (the server is gone, or the browser has no connection left for it)
   // becomes an error the page shows, never a page that stays blank.
   const TIMEOUT_MS = 20000;
-  async function api(path, options = {}) {
+  // Identical GETs in flight at once (the header's counts and the page both read /api/tables)
+  // share one request; each caller gets its own copy of the answer, so none sees another's edits.
+  const inflight = new Map();
+  function api(path, options = {}) {
+    if (options.method && options.method !== "GET") return request(path, options);
+    if (!inflight.has(path)) inflight.set(path, request(path, options).finally(() => inflight.delete(path)));
+    return inflight.get(path).then((body) => structuredClone(body));
+  }
+  async function request(path, options) {
     let response;
     try {
       const signal = window.AbortSignal && AbortSignal.timeout ? AbortSignal.timeout(TIMEOUT_MS) : undefined;
