@@ -305,7 +305,6 @@ enum Ending {
 /// recorded with the run (e.g. a dependency that failed).
 pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) -> RunReport {
     let started_at = Instant::now();
-    let started = Timestamp::now();
     let mut report = RunReport {
         table: row.name.clone(),
         outcome: None,
@@ -315,10 +314,10 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
         rows: None,
         seconds: 0.0,
     };
-    let run = match creator
-        .state(|s| s.begin_run(&row.name, &creator.owner, started, creator.lease_seconds))
+    let (run, started) = match creator
+        .state(|s| s.begin_run_now(&row.name, &creator.owner, creator.lease_seconds))
     {
-        Ok(Some(run)) => run,
+        Ok(Some(begun)) => begun,
         Ok(None) => {
             // Another process builds it now. The round holds back the tables reading it until
             // that build ends (see `run_round`), without holding one of its own slots.

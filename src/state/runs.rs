@@ -170,9 +170,34 @@ impl Store {
         now: Timestamp,
         lease_seconds: u64,
     ) -> Result<Option<i64>, StateError> {
+        Ok(self
+            .begin_run_with(table, owner, || now, lease_seconds)?
+            .map(|(run, _)| run))
+    }
+
+    /// [`Store::begin_run`] at the time the state's write lock is taken, which it also returns:
+    /// a run waiting for that lock while another process ends its own run of the table must not
+    /// be recorded as starting before that run finished.
+    pub fn begin_run_now(
+        &mut self,
+        table: &str,
+        owner: &str,
+        lease_seconds: u64,
+    ) -> Result<Option<(i64, Timestamp)>, StateError> {
+        self.begin_run_with(table, owner, Timestamp::now, lease_seconds)
+    }
+
+    fn begin_run_with(
+        &mut self,
+        table: &str,
+        owner: &str,
+        clock: impl FnOnce() -> Timestamp,
+        lease_seconds: u64,
+    ) -> Result<Option<(i64, Timestamp)>, StateError> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now = clock();
         let until = to_millis(now) + (lease_seconds as i64) * 1000;
         let leased = tx.execute(
             "update tables set lease_owner = ?2, lease_until = ?3
@@ -189,7 +214,7 @@ impl Store {
         )?;
         let run = tx.last_insert_rowid();
         tx.commit()?;
-        Ok(Some(run))
+        Ok(Some((run, now)))
     }
 
     /// Closes a run in one transaction: its record with every step, the table's statistics when
