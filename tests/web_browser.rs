@@ -80,6 +80,25 @@ async fn browser() -> (Driver, Client, tempfile::TempDir) {
     }
 }
 
+/// Clicks the element `css` finds, finding it again if the page re-rendered it between the
+/// find and the click (the header's chips are redrawn whenever the state changes).
+async fn click(client: &Client, css: &str) {
+    let started = Instant::now();
+    loop {
+        let clicked = match client.find(Locator::Css(css)).await {
+            Ok(element) => element.click().await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match clicked {
+            Ok(()) => return,
+            Err(_) if started.elapsed() < Duration::from_secs(10) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("cannot click {css}: {e}"),
+        }
+    }
+}
+
 async fn wait_for(client: &Client, what: &str, script: &str) -> serde_json::Value {
     let started = Instant::now();
     loop {
@@ -1337,13 +1356,7 @@ async fn attention_chips_dark_mode_and_utc() {
         .await
         .unwrap();
     assert_eq!(safe, true, "markup in an error was interpreted");
-    client
-        .find(Locator::Id("show-removed"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#show-removed").await;
     wait_for(
         &client,
         "the removed table shown",
@@ -1352,13 +1365,7 @@ async fn attention_chips_dark_mode_and_utc() {
     .await;
 
     // The "failed" chip: a link that filters the list and says so in the URL.
-    client
-        .find(Locator::Css("#attention .chip[data-kind=failed]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#attention .chip[data-kind=failed]").await;
     wait_for(
         &client,
         "the list filtered to the failed table",
@@ -1389,13 +1396,7 @@ async fn attention_chips_dark_mode_and_utc() {
     // Dark mode: the toggle changes the computed background, and is kept for the next page.
     let background = "return getComputedStyle(document.body).backgroundColor";
     let light = client.execute(background, vec![]).await.unwrap();
-    client
-        .find(Locator::Id("theme-toggle"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#theme-toggle").await;
     wait_for(
         &client,
         "a dark background",
@@ -1420,13 +1421,7 @@ async fn attention_chips_dark_mode_and_utc() {
         "return /\\(UTC[+-]\\d\\d:\\d\\d\\) \\(/.test(document.getElementById('window').textContent)",
     )
     .await;
-    client
-        .find(Locator::Id("tz-toggle"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#tz-toggle").await;
     wait_for(
         &client,
         "the window in UTC",
