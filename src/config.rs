@@ -489,30 +489,12 @@ pub fn parse_timeout(value: &str) -> Result<std::time::Duration, String> {
         .map_err(|e| format!("{e} (or seconds, e.g. 30s)"))
 }
 
-/// The edit distance between two names (insertions, deletions, substitutions).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(current + 1);
-            previous = current;
-        }
-    }
-    row[b.len()]
-}
-
 /// The candidate closest to `name`, if close enough to be a misspelling of it (a third of its
 /// letters, at least two, differ).
 fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let (distance, nearest) = candidates
         .into_iter()
-        .map(|c| (edit_distance(name, c), c))
+        .map(|c| (strsim::levenshtein(name, c), c))
         .min()?;
     (distance <= (name.chars().count() / 3).max(2)).then_some(nearest)
 }

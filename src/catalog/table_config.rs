@@ -290,26 +290,9 @@ pub fn parse(path: &str, text: &str) -> (ConfFile, Vec<Diagnostic>) {
 pub fn nearest_key(key: &str) -> Option<&'static str> {
     let (distance, nearest) = KNOWN_KEYS
         .iter()
-        .map(|known| (edit_distance(key, known), *known))
+        .map(|known| (strsim::levenshtein(key, known), *known))
         .min()?;
     (distance <= (key.chars().count() / 3).max(2)).then_some(nearest)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(current + 1);
-            previous = current;
-        }
-    }
-    row[b.len()]
 }
 
 fn identifier_list(value: &str, what: &str) -> Result<Vec<String>, String> {
