@@ -205,33 +205,18 @@ pub struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    fn relation(&self, parts: &[(String, bool)]) -> Option<Relation> {
-        let fold = |(value, quoted): &(String, bool)| {
-            if *quoted {
-                value.clone()
-            } else {
-                value.to_lowercase()
-            }
+    /// The relation a name stands for, from its parts as PostgreSQL folds them (unquoted parts
+    /// lower-cased, quoted ones kept): the last two, or an unqualified name in the default
+    /// schema (or the system catalog's).
+    fn relation(&self, folded: Vec<String>) -> Option<Relation> {
+        let mut parts = folded.into_iter().rev();
+        let name = parts.next()?;
+        let schema = match parts.next() {
+            Some(schema) => schema,
+            None if is_system_relation(&name, self.dialect) => SYSTEM_SCHEMA.to_string(),
+            None => self.default_schema.to_string(),
         };
-        match parts {
-            [] => None,
-            [name] => {
-                let name = fold(name);
-                let schema = if is_system_relation(&name, self.dialect) {
-                    SYSTEM_SCHEMA
-                } else {
-                    self.default_schema
-                };
-                Some(Relation {
-                    schema: schema.to_string(),
-                    name,
-                })
-            }
-            [.., schema, name] => Some(Relation {
-                schema: fold(schema),
-                name: fold(name),
-            }),
-        }
+        Some(Relation { schema, name })
     }
 
     /// Analyses a table's query. `this` is the table the query defines (for self-references).
@@ -327,11 +312,8 @@ impl Resolver<'_> {
     /// Searches for managed `schema.table` names outside comments and strings (dependencies),
     /// and for the schema-qualified FROM items of the text (sources).
     fn fallback(&self, this: &TableName, sql: &str, lineage: &mut Lineage) {
-        let quoted = |parts: Vec<String>| -> Vec<(String, bool)> {
-            parts.into_iter().map(|p| (p, true)).collect()
-        };
         for parts in lexer::dotted_names(sql) {
-            if let Some(relation) = self.relation(&quoted(parts))
+            if let Some(relation) = self.relation(parts)
                 && let Some(table) = relation.as_table()
                 && (self.managed.contains(&table) || &table == this)
             {
@@ -339,7 +321,7 @@ impl Resolver<'_> {
             }
         }
         for parts in lexer::from_relations(sql) {
-            if let Some(relation) = self.relation(&quoted(parts)) {
+            if let Some(relation) = self.relation(parts) {
                 self.classify(this, relation, lineage);
             }
         }

@@ -220,11 +220,10 @@ impl Visitor for Collector<'_, '_> {
                 [] => true,
             };
             if !skip {
-                let parts: Vec<(String, bool)> = parts
-                    .iter()
-                    .map(|i| (i.value.clone(), i.quote_style.is_some()))
-                    .collect();
-                if let Some(relation) = self.resolver.relation(&parts) {
+                if let Some(relation) = self
+                    .resolver
+                    .relation(parts.into_iter().map(fold).collect())
+                {
                     self.relations.insert(relation);
                 }
             }
