@@ -348,6 +348,7 @@ pub const NOT_SETTINGS: &[&str] = &[
     "DURO_BENCH_URL",
     "DURO_LINEAGE_TABLES",
     "DURO_SQLPARSER_VERSION",
+    "DURO_ROOTFS",
 ];
 const INTEGER_KEYS: &[&str] = &["concurrency", "poll_seconds", "retries", "lease_seconds"];
 const FLOAT_KEYS: &[&str] = &["timeout_factor"];

@@ -11,6 +11,7 @@ pub mod gitinfo;
 pub mod graph;
 pub mod ident;
 pub mod interval;
+pub mod legacy;
 pub mod lineage;
 pub mod listing;
 pub mod plan;

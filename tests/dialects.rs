@@ -224,6 +224,71 @@ fn failures_leave_the_old_table(wh: Warehouse) {
     );
 }
 
+/// A failed data test is recorded with its SQL as written, the failing columns and the values of
+/// the failing rows, typed as the warehouse returned them; every failed run names its step.
+fn failed_tests_keep_their_sql_and_values(wh: Warehouse) {
+    let p = project(&wh, FAST);
+    p.write(
+        "s/amounts — 1h.sql",
+        "select n, case when n = 2 then '' else 'name ' || cast(n as varchar) end as name, \
+         cast(n * 1.5 as numeric(10, 2)) as amount \
+         from (select -1 as n union all select 0 union all select 1 union all select 2) as t",
+    );
+    let tests = "-- the table has rows\nselect count(*) > 0 as has_rows from s.amounts;\n\n\
+                 select n, n > 0 as positive, name <> '' as named, amount\n  from s.amounts order by n";
+    p.write("s/amounts_test.sql", tests);
+    let run = build(&p);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let status = p.run(&["status", "s.amounts", "--format", "json"]).json();
+    let last = &status["runs"][0];
+    assert_eq!(last["outcome"], "tests_failed", "{last}");
+    assert_eq!(last["failed_step"], "tests", "{last}");
+    assert_eq!(
+        last["failed_tests"],
+        serde_json::json!(["positive", "n", "amount", "named"])
+    );
+    let failures = last["test_failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{last}");
+    let f = &failures[0];
+    assert_eq!(f["line"], 4);
+    assert!(
+        f["sql"]
+            .as_str()
+            .unwrap()
+            .starts_with("select n, n > 0 as positive")
+            && f["sql"]
+                .as_str()
+                .unwrap()
+                .contains("from s.amounts order by n"),
+        "the SQL as written, not pointed at the temp table: {f}"
+    );
+    assert_eq!(
+        f["columns"],
+        serde_json::json!(["n", "positive", "named", "amount"])
+    );
+    assert_eq!(
+        f["failed"],
+        serde_json::json!(["positive", "n", "amount", "named"])
+    );
+    assert_eq!(f["returned_rows"], 4);
+    assert_eq!(f["failing_rows"], 3);
+    assert_eq!(
+        f["rows"],
+        serde_json::json!([
+            ["-1", "false", "true", "-1.50"],
+            ["0", "false", "true", "0.00"],
+            ["2", "true", "false", "3.00"]
+        ])
+    );
+    // A query that fails names the step it failed in; the old run records stay.
+    p.write("s/amounts — 1h.sql", "select n from raw.no_such_table");
+    assert_eq!(build(&p).code, 1);
+    let status = p.run(&["status", "s.amounts", "--format", "json"]).json();
+    assert_eq!(status["runs"][0]["failed_step"], "create_temp");
+    assert!(status["runs"][0].get("test_failures").is_none());
+    assert_eq!(status["runs"][1]["test_failures"][0]["failing_rows"], 3);
+}
+
 fn slow_query_times_out(wh: Warehouse) {
     let p = project(&wh, "[creator]\nretries = 0\ntimeout_first_run = \"2s\"\n");
     let slow = if wh.is_duckdb() {
@@ -381,6 +446,11 @@ on_both!(
     duckdb_slow_query_times_out
 );
 on_both!(snapshots, postgres_snapshots, duckdb_snapshots);
+on_both!(
+    failed_tests_keep_their_sql_and_values,
+    postgres_failed_tests_keep_their_sql_and_values,
+    duckdb_failed_tests_keep_their_sql_and_values
+);
 on_both!(
     view_becomes_table,
     postgres_view_becomes_table,

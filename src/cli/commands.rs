@@ -20,7 +20,7 @@ fn counts(diagnostics: &[Diagnostic]) -> (usize, usize) {
     (errors, diagnostics.len() - errors)
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub(super) fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
@@ -261,8 +261,12 @@ struct RunJson {
     outcome: Option<String>,
     error: Option<String>,
     failed_tests: serde_json::Value,
+    /// Each failed test statement with its SQL and failing values (absent when none failed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    test_failures: Vec<duro::state::TestFailure>,
     rows: Option<i64>,
     steps: serde_json::Value,
+    failed_step: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -292,12 +296,14 @@ fn table_runs(store: &Store, name: &str) -> Result<Vec<RunJson>, Failure> {
             } else {
                 serde_json::json!(r.failed_tests)
             },
+            test_failures: r.test_failures,
             rows: r.rows,
             steps: r
                 .steps
                 .into_iter()
                 .map(|(step, at)| serde_json::json!({ "step": step, "at": at }))
                 .collect(),
+            failed_step: r.failed_step,
         })
         .collect())
 }

@@ -5,6 +5,7 @@ mod creator;
 mod demo;
 mod digest;
 mod init;
+mod migrate;
 mod output;
 mod up;
 
@@ -117,6 +118,31 @@ enum Command {
     },
     /// Post the digest of the last 24 hours to the Slack log channel
     Digest,
+    /// Print a shell completion script (e.g. `duro completions bash > /etc/bash_completion.d/duro`)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page in roff (e.g. `duro man > /usr/local/share/man/man1/duro.1`)
+    Man,
+    /// Move from the earlier Python duro: its config.conf becomes duro.toml, its history is imported
+    Migrate {
+        /// The earlier duro's config.conf
+        #[arg(value_name = "CONFIG.conf")]
+        conf: Option<PathBuf>,
+        /// Folder to write duro.toml in (default: the current folder)
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Print the secrets' values in the export lines instead of ****
+        #[arg(long)]
+        show_secrets: bool,
+        /// Also import the earlier duro's history from its database ([main] db of CONFIG.conf)
+        #[arg(long)]
+        state: bool,
+        /// Import the history from this database (into --config's state when no CONFIG.conf is given)
+        #[arg(long, value_name = "PATH")]
+        import_db: Option<PathBuf>,
+    },
 }
 
 /// A failure with its exit code and a message for stderr.
@@ -236,9 +262,48 @@ fn run(cli: Cli) -> Result<i32, Failure> {
             bind.as_deref(),
         );
     }
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut command, "duro", &mut std::io::stdout());
+            return Ok(0);
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command)
+                .render(&mut std::io::stdout())
+                .map_err(|e| Failure::new(1, format!("cannot write the manual page: {e}")))?;
+            return Ok(0);
+        }
+        _ => {}
+    }
+    if let Command::Migrate {
+        conf,
+        out,
+        show_secrets,
+        state,
+        import_db,
+    } = cli.command
+    {
+        let options = migrate::Options {
+            conf,
+            out,
+            show_secrets,
+            state,
+            import_db,
+            config: cli.config,
+        };
+        return migrate::run(options, now()?);
+    }
     let config = load_config(cli.config)?;
     match cli.command {
-        Command::Init { .. } | Command::Demo { .. } => unreachable!("handled above"),
+        Command::Init { .. }
+        | Command::Demo { .. }
+        | Command::Migrate { .. }
+        | Command::Completions { .. }
+        | Command::Man => {
+            unreachable!("handled above")
+        }
         Command::Check { format } => commands::check(&config, format),
         Command::Graph { format } => commands::graph(&config, format),
         Command::Schedule => commands::schedule(&config, now()?),

@@ -13,7 +13,7 @@ use std::time::Duration;
 /// How one attempt failed.
 #[derive(Debug)]
 pub enum BuildError {
-    TestsFailed(Vec<String>),
+    TestsFailed(datatests::TestReport),
     Warehouse(WarehouseError),
 }
 
@@ -31,6 +31,7 @@ pub async fn attempt(
     source: Option<&crate::process::LoadSource>,
 ) -> Result<u64, BuildError> {
     let creator = ctx.creator;
+    ctx.begin(Step::Connect);
     let conn = match creator.take_connection() {
         // A connection idle for a while may have been closed by the server: check it first.
         Some((conn, idle)) if idle > Duration::from_secs(30) => {
@@ -98,6 +99,7 @@ async fn transaction(
     };
     opening.push(create);
     let sent = opening.join(";\n");
+    ctx.begin(Step::CreateTemp);
     let counts = conn.execute_each(&sent).await.map_err(|mut e| {
         if job.processor.is_none() {
             locate_in_file(ctx, job, &sent, &mut e);
@@ -108,6 +110,7 @@ async fn transaction(
     let mut rows = counts.last().copied().unwrap_or(0);
     if let (Some(processor), Some(source)) = (&job.processor, source) {
         ctx.step(Step::CreateTemp);
+        ctx.begin(Step::Upload);
         rows = match source {
             crate::process::LoadSource::Stdin(csv) => {
                 let rows =
@@ -158,13 +161,15 @@ async fn transaction(
     }
 
     if let Some(tests) = &job.tests {
+        ctx.begin(Step::Tests);
         let statements = datatests::prepare(tests, name, &temp, &ctx.creator.default_schema);
         let report = datatests::run(conn, &statements).await?;
         ctx.step(Step::Tests);
         if !report.failed.is_empty() {
-            return Err(BuildError::TestsFailed(report.failed));
+            return Err(BuildError::TestsFailed(report));
         }
     }
+    ctx.begin(Step::Replace);
 
     let (current, leftover, has_views) = inspect(conn, name, &old).await?;
     if matches!(current, Some(RelKind::MaterializedView | RelKind::Other)) {
@@ -211,6 +216,7 @@ async fn transaction(
         conn.execute(&swap.join(";\n")).await?;
     } else {
         conn.execute(&swap.join(";\n")).await?;
+        ctx.begin(Step::RepointViews);
         for view in &views {
             let [Some(schema), Some(view_name), _, Some(definition), options] = &view[..] else {
                 continue;
@@ -229,6 +235,7 @@ async fn transaction(
             })?;
         }
         ctx.step(Step::RepointViews);
+        ctx.begin(Step::Replace);
         conn.execute(&closing.join(";\n")).await?;
     }
     ctx.step(Step::Replace);

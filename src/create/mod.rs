@@ -255,12 +255,23 @@ pub struct RunContext<'a> {
     /// its warehouse sessions, a backstop should this process die mid-run.
     pub timeout: Duration,
     steps: Mutex<Vec<(Step, Timestamp)>>,
+    /// The step in progress: shown while the run runs, and recorded as the failed step if it
+    /// fails.
+    current: Mutex<Option<Step>>,
     /// What a processor printed, kept with the run.
     output: Mutex<Option<String>>,
     canceller: Mutex<Option<crate::warehouse::Canceller>>,
 }
 
 impl RunContext<'_> {
+    /// Notes that a step started, in the state database at once so that pages show it.
+    pub fn begin(&self, step: Step) {
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(step);
+        if let Err(e) = self.creator.state(|s| s.set_current_step(self.run, step)) {
+            tracing::warn!("could not record the step of run {}: {e}", self.run);
+        }
+    }
+
     /// Notes when a step finished; all steps are written with the run's end.
     pub fn step(&self, step: Step) {
         self.steps
@@ -342,6 +353,7 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
         run,
         timeout,
         steps: Mutex::new(Vec::new()),
+        current: Mutex::new(None),
         output: Mutex::new(None),
         canceller: Mutex::new(None),
     };
@@ -362,6 +374,9 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
                 }
             };
             if let Ending::Built(_) = ending {
+                if job.snapshots_interval.is_some() {
+                    ctx.begin(Step::Snapshot);
+                }
                 match build::snapshot(&ctx, &job, started).await {
                     Ok(true) => ctx.step(Step::Snapshot),
                     Ok(false) => {}
@@ -379,6 +394,7 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
     report.seconds = started_at.elapsed().as_secs_f64();
     let unreachable = matches!(&ending, Ending::Failed(BuildError::Warehouse(e)) if e.connection);
     let busy = matches!(ending, Ending::Busy(..));
+    let mut test_failures = Vec::new();
     let (outcome, error) = match ending {
         Ending::Built(rows) => {
             report.rows = Some(rows);
@@ -387,9 +403,10 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
                 None => (Outcome::Success, None),
             }
         }
-        Ending::Failed(BuildError::TestsFailed(failed)) => {
-            let message = format!("tests failed for {}: {}", row.name, failed.join(", "));
-            report.failed_tests = failed;
+        Ending::Failed(BuildError::TestsFailed(tests)) => {
+            let message = format!("tests failed for {}: {}", row.name, tests.failed.join(", "));
+            report.failed_tests = tests.failed;
+            test_failures = tests.failures;
             (Outcome::TestsFailed, Some(message))
         }
         Ending::Failed(BuildError::Warehouse(e)) => (Outcome::Failed, Some(e.message)),
@@ -423,6 +440,12 @@ pub async fn run_table(creator: &Creator, row: &TableRow, notes: Vec<String>) ->
         outcome,
         error: report.error.clone(),
         failed_tests: report.failed_tests.clone(),
+        test_failures,
+        failed_step: if outcome == Outcome::Success {
+            None
+        } else {
+            *ctx.current.lock().unwrap_or_else(|p| p.into_inner())
+        },
         rows: report.rows,
         output: {
             let mut parts = notes;
@@ -510,6 +533,7 @@ async fn with_retries(creator: &Creator, ctx: &RunContext<'_>, job: &Job) -> End
     let (source, staged) = match &work {
         None => (None, None),
         Some(work) if creator.dialect == crate::warehouse::sql::Dialect::Redshift => {
+            ctx.begin(Step::Upload);
             let staged = async {
                 let bucket = crate::process::s3::Bucket::open(&creator.s3)?;
                 let key = bucket.key(&job.name, ctx.run);

@@ -197,8 +197,10 @@ pub async fn prepare(
     .map_err(fail)?;
 
     let input = work.path.join("in.csv");
+    ctx.begin(Step::Select);
     select_to_csv(ctx, &job.select, job.delimiter, &input).await?;
     ctx.step(Step::Select);
+    ctx.begin(Step::Process);
 
     let script = work.path.join(format!("{}.py", name.table));
     tokio::fs::write(&script, &job.script)

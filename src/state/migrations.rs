@@ -117,4 +117,20 @@ create table schedule_status (
     errors text not null default '[]'
 );
 "#,
+    // 7: the step a run is in (written when it starts, so a running job shows it), the step a
+    // failed run failed in, and what its failed data tests returned (SQL and values).
+    r#"
+alter table runs add column current_step text;
+alter table runs add column failed_step text;
+alter table runs add column test_failures text;
+"#,
+    // 8: tables whose history was imported from the earlier Python tool, so that a second
+    // import changes nothing.
+    r#"
+create table imports (
+    table_name text primary key,
+    source text not null,
+    at integer not null
+) without rowid;
+"#,
 ];

@@ -1,6 +1,7 @@
 //! The state database (SPEC §10): SQLite in WAL mode, shared by the scheduler, the creator and the
 //! web UI, possibly in separate processes. Times are stored as UTC milliseconds.
 
+mod imports;
 mod migrations;
 mod notifications;
 mod parse_cache;
@@ -8,8 +9,9 @@ mod runs;
 mod schedule_status;
 mod stats;
 
+pub use imports::{ImportReport, ImportedRun, ImportedTable};
 pub use parse_cache::ParseCacheChange;
-pub use runs::{Outcome, RunEnd, RunRecord, Step};
+pub use runs::{Outcome, RunEnd, RunRecord, Step, TestFailure};
 pub use schedule_status::{ScheduleProblem, ScheduleStatus};
 pub use stats::WindowStats;
 

@@ -58,6 +58,22 @@ impl Step {
     }
 }
 
+/// A data-test statement that failed (SPEC §7): what the user wrote and what it returned.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TestFailure {
+    /// The statement's first line in the tests file.
+    pub line: u32,
+    /// The statement as written (before duro points it at the new version of the table).
+    pub sql: String,
+    /// The columns with a failing value, or `no rows`.
+    pub failed: Vec<String>,
+    pub columns: Vec<String>,
+    /// The first failing rows, each value as text.
+    pub rows: Vec<Vec<String>>,
+    pub returned_rows: usize,
+    pub failing_rows: usize,
+}
+
 /// Everything recorded when a run ends.
 #[derive(Debug, Clone)]
 pub struct RunEnd {
@@ -68,6 +84,9 @@ pub struct RunEnd {
     pub outcome: Outcome,
     pub error: Option<String>,
     pub failed_tests: Vec<String>,
+    pub test_failures: Vec<TestFailure>,
+    /// The step the run was in when it failed (or was cancelled).
+    pub failed_step: Option<Step>,
     /// Rows of the new table; `Some` means the table was replaced.
     pub rows: Option<u64>,
     pub output: Option<String>,
@@ -98,9 +117,13 @@ pub struct RunRecord {
     pub outcome: Option<String>,
     pub error: Option<String>,
     pub failed_tests: Vec<String>,
+    pub test_failures: Vec<TestFailure>,
     pub rows: Option<i64>,
     /// (step, time in milliseconds).
     pub steps: Vec<(String, i64)>,
+    /// The step a running run is in, and the step a failed run failed in.
+    pub current_step: Option<String>,
+    pub failed_step: Option<String>,
     pub notes: Option<String>,
 }
 
@@ -108,7 +131,8 @@ impl Store {
     /// The latest `limit` runs of a table, newest first.
     pub fn runs_of(&self, table: &str, limit: u32) -> Result<Vec<RunRecord>, StateError> {
         let mut stmt = self.conn.prepare_cached(
-            "select id, started_at, finished_at, outcome, error, failed_tests, rows, steps, output
+            "select id, started_at, finished_at, outcome, error, failed_tests, rows, steps, output,
+                    current_step, failed_step, test_failures
              from runs where table_name = ?1 order by id desc limit ?2",
         )?;
         let rows = stmt.query_map(params![table, limit], |r| {
@@ -130,6 +154,12 @@ impl Store {
                     .filter_map(|s| Some((s["step"].as_str()?.to_string(), s["at"].as_i64()?)))
                     .collect(),
                 notes: r.get(8)?,
+                current_step: r.get(9)?,
+                failed_step: r.get(10)?,
+                test_failures: r
+                    .get::<_, Option<String>>(11)?
+                    .and_then(|f| serde_json::from_str(&f).ok())
+                    .unwrap_or_default(),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -217,6 +247,14 @@ impl Store {
         Ok(Some((run, now)))
     }
 
+    /// Records the step a run has started, for pages showing running jobs.
+    pub fn set_current_step(&self, run: i64, step: Step) -> Result<(), StateError> {
+        self.conn
+            .prepare_cached("update runs set current_step = ?2 where id = ?1")?
+            .execute(params![run, step.as_str()])?;
+        Ok(())
+    }
+
     /// Closes a run in one transaction: its record with every step, the table's statistics when
     /// it produced a new table, and the lease.
     pub fn end_run(&mut self, table: &str, owner: &str, end: &RunEnd) -> Result<(), StateError> {
@@ -228,8 +266,12 @@ impl Store {
             .collect();
         let failed = (!end.failed_tests.is_empty())
             .then(|| serde_json::to_string(&end.failed_tests).expect("strings serialise"));
+        let test_failures = (!end.test_failures.is_empty())
+            .then(|| serde_json::to_string(&end.test_failures).expect("strings serialise"));
         tx.execute(
-            "update runs set finished_at = ?2, outcome = ?3, error = ?4, failed_tests = ?5, rows = ?6, output = ?7, steps = ?8 where id = ?1",
+            "update runs set finished_at = ?2, outcome = ?3, error = ?4, failed_tests = ?5, rows = ?6, output = ?7, steps = ?8,
+                current_step = null, failed_step = ?9, test_failures = ?10
+             where id = ?1",
             params![
                 end.run,
                 to_millis(end.finished),
@@ -238,7 +280,9 @@ impl Store {
                 failed,
                 end.rows.map(|r| r as i64),
                 end.output,
-                serde_json::Value::Array(steps).to_string()
+                serde_json::Value::Array(steps).to_string(),
+                end.failed_step.map(Step::as_str),
+                test_failures
             ],
         )?;
         if end.rows.is_some() {
@@ -316,7 +360,9 @@ impl Store {
         )?;
         let closed = tx.execute(
             &format!(
-                "update runs set finished_at = ?1, outcome = 'cancelled', error = coalesce(error, ?2) where {abandoned}"
+                "update runs set finished_at = ?1, outcome = 'cancelled', error = coalesce(error, ?2),
+                    failed_step = current_step, current_step = null
+                 where {abandoned}"
             ),
             params![now, message],
         )?;
@@ -355,6 +401,8 @@ mod tests {
             } else {
                 vec![]
             },
+            test_failures: vec![],
+            failed_step: None,
             rows,
             output: None,
             steps: vec![

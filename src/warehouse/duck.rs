@@ -179,9 +179,9 @@ impl DuckConnection {
     pub async fn query_truthiness(
         &self,
         statement: &str,
-    ) -> Result<(Vec<String>, Vec<Vec<bool>>), WarehouseError> {
+    ) -> Result<Columns<super::truthy::TestValue>, WarehouseError> {
         let statement = statement.to_string();
-        self.with(move |conn| query_rows(conn, &statement, truthy))
+        self.with(move |conn| query_rows(conn, &statement, test_value))
             .await
     }
 
@@ -309,6 +309,42 @@ fn text(value: ValueRef<'_>) -> Option<String> {
 }
 
 /// Whether a data-test value passes: NULL, false, numeric zero and the empty string fail.
+/// A value a data test returned: whether it passes and its text.
+fn test_value(value: ValueRef<'_>) -> super::truthy::TestValue {
+    super::truthy::TestValue {
+        truthy: truthy(value),
+        shown: shown(value),
+    }
+}
+
+fn shown(value: ValueRef<'_>) -> String {
+    match value {
+        ValueRef::Null => "null".into(),
+        ValueRef::Boolean(b) => b.to_string(),
+        ValueRef::TinyInt(v) => v.to_string(),
+        ValueRef::SmallInt(v) => v.to_string(),
+        ValueRef::Int(v) => v.to_string(),
+        ValueRef::BigInt(v) => v.to_string(),
+        ValueRef::HugeInt(v) => v.to_string(),
+        ValueRef::UTinyInt(v) => v.to_string(),
+        ValueRef::USmallInt(v) => v.to_string(),
+        ValueRef::UInt(v) => v.to_string(),
+        ValueRef::UBigInt(v) => v.to_string(),
+        ValueRef::Float(v) => v.to_string(),
+        ValueRef::Double(v) => v.to_string(),
+        ValueRef::Decimal(v) => v.to_string(),
+        ValueRef::Text(v) => super::truthy::shorten(&String::from_utf8_lossy(v)),
+        ValueRef::Date32(days) => jiff::civil::date(1970, 1, 1)
+            .checked_add(jiff::Span::new().days(i64::from(days)))
+            .map(|d| d.to_string())
+            .unwrap_or_else(|_| days.to_string()),
+        ValueRef::Timestamp(unit, t) => jiff::Timestamp::from_microsecond(unit.to_micros(t))
+            .map(|t| t.to_string())
+            .unwrap_or_else(|_| t.to_string()),
+        other => format!("({:?})", other.data_type()),
+    }
+}
+
 fn truthy(value: ValueRef<'_>) -> bool {
     match value {
         ValueRef::Null => false,

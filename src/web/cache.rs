@@ -44,3 +44,88 @@ impl Cache {
         entries.insert(key, (version, body));
     }
 }
+
+/// One response that also goes stale with time (`/metrics`: its ages move with the clock). While
+/// one request recomputes it, concurrent requests get the previous body instead of queueing
+/// behind the computation; only the request that found it stale waits.
+#[derive(Default)]
+pub struct Revalidating {
+    slot: Mutex<Option<(u64, std::time::Instant, axum::body::Bytes)>>,
+    busy: std::sync::atomic::AtomicBool,
+}
+
+/// Clears the busy flag however the computation ends.
+struct Busy<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Revalidating {
+    pub fn get_or_compute<E>(
+        &self,
+        version: u64,
+        max_age: std::time::Duration,
+        compute: impl FnOnce() -> Result<axum::body::Bytes, E>,
+    ) -> Result<axum::body::Bytes, E> {
+        let previous = {
+            let slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+            match &*slot {
+                Some((v, at, body)) if *v == version && at.elapsed() < max_age => {
+                    return Ok(body.clone());
+                }
+                other => other.as_ref().map(|(_, _, body)| body.clone()),
+            }
+        };
+        if self.busy.swap(true, Ordering::SeqCst)
+            && let Some(body) = previous
+        {
+            return Ok(body);
+        }
+        let _busy = Busy(&self.busy);
+        let body = compute()?;
+        *self.slot.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((version, std::time::Instant::now(), body.clone()));
+        Ok(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn serves_the_previous_body_while_another_request_recomputes() {
+        let cache = Revalidating::default();
+        let hour = Duration::from_secs(3600);
+        let first = cache.get_or_compute(1, hour, || Ok::<_, ()>("one".into()));
+        assert_eq!(first.unwrap(), "one");
+        // Same version, fresh: no computation.
+        let again = cache.get_or_compute(1, hour, || -> Result<axum::body::Bytes, ()> {
+            panic!("recomputed a fresh body")
+        });
+        assert_eq!(again.unwrap(), "one");
+        // A new version while a computation is under way: the previous body.
+        cache.busy.store(true, Ordering::SeqCst);
+        let during = cache.get_or_compute(2, hour, || -> Result<axum::body::Bytes, ()> {
+            panic!("computed twice at once")
+        });
+        assert_eq!(during.unwrap(), "one");
+        cache.busy.store(false, Ordering::SeqCst);
+        // The next request recomputes, and clears the flag even when the computation fails.
+        assert!(
+            cache
+                .get_or_compute(2, hour, || Err::<axum::body::Bytes, _>("e"))
+                .is_err()
+        );
+        assert!(!cache.busy.load(Ordering::SeqCst));
+        let fresh = cache.get_or_compute(2, hour, || Ok::<_, ()>("two".into()));
+        assert_eq!(fresh.unwrap(), "two");
+        // Too old: recomputed although the version is the same.
+        let old = cache.get_or_compute(2, Duration::ZERO, || Ok::<_, ()>("three".into()));
+        assert_eq!(old.unwrap(), "three");
+    }
+}

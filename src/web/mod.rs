@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 pub struct AppState {
     store: Mutex<Store>,
     cache: cache::Cache,
+    metrics: cache::Revalidating,
     security: security::Security,
     default_schema: String,
     /// The creator's poll period: the unit of a failing table's retry wait.
@@ -29,6 +30,7 @@ impl AppState {
         AppState {
             store: Mutex::new(store),
             cache: cache::Cache::default(),
+            metrics: cache::Revalidating::default(),
             security: security::Security::new(config.web.token.expose()),
             default_schema: config.scheduler.default_schema.clone(),
             poll: std::time::Duration::from_secs(config.creator.poll_seconds),

@@ -46,20 +46,49 @@ fn shell(page: &str, title: &str, data: &[(&str, String)], body: &str) -> Respon
 <title>{} — duro</title><link rel=\"stylesheet\" href=\"/assets/app.css\"><link rel=\"icon\" href=\"data:,\"></head>\
 <body data-page=\"{page}\"{attributes}><header><nav>{nav}</nav><div id=\"stats\" aria-live=\"polite\"></div><span id=\"live-state\" class=\"live-state\"></span><div id=\"login\"></div></header>\
 <div id=\"schedule-banner\" class=\"banner\" role=\"alert\" hidden></div>\
-<main id=\"main\"><p id=\"load-state\" class=\"load-state\" role=\"status\">Loading…</p>{body}</main><div id=\"tooltip\" role=\"tooltip\" hidden></div>\
-<script src=\"/assets/app.js\"></script>{vendor}<script src=\"/assets/{page}.js\"></script></body></html>",
+<main id=\"main\">{loading}{body}</main><div id=\"tooltip\" role=\"tooltip\" hidden></div>\
+<script src=\"/assets/app.js\"></script>{vendor}{script}</body></html>",
         escape(title),
         vendor = if page == "graph" {
             format!("<script src=\"/assets/{DAGRE}\"></script>")
         } else {
             String::new()
+        },
+        loading = if page == ERROR_PAGE {
+            ""
+        } else {
+            "<p id=\"load-state\" class=\"load-state\" role=\"status\">Loading…</p>"
+        },
+        script = if page == ERROR_PAGE {
+            String::new()
+        } else {
+            format!("<script src=\"/assets/{page}.js\"></script>")
         }
     ))
     .into_response()
 }
 
+/// The page id of error pages: the shell without a page script.
+const ERROR_PAGE: &str = "error";
+
+/// An error page in the UI's layout (navigation, header counts, banner), with a way back.
+fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let mut response = shell(
+        ERROR_PAGE,
+        title,
+        &[],
+        &format!(
+            "<section class=\"error-page\"><h1>{}</h1><p>{}</p><p><a href=\"/\">Current jobs</a> · <a href=\"/tables\">All tables</a> · <a href=\"/graph\">Lineage</a></p></section>",
+            escape(title),
+            escape(message)
+        ),
+    );
+    *response.status_mut() = status;
+    response
+}
+
 fn bad_request(message: String) -> Response {
-    (StatusCode::BAD_REQUEST, Html(format!("<!doctype html><title>Bad request — duro</title><p>{}</p><p><a href=\"/\">Current jobs</a></p>", escape(&message)))).into_response()
+    error_page(StatusCode::BAD_REQUEST, "Bad request", &message)
 }
 
 fn jobs_page(from: Option<&str>, to: Option<&str>) -> Response {
@@ -73,7 +102,16 @@ fn jobs_page(from: Option<&str>, to: Option<&str>) -> Response {
                 ("to", rfc3339(to.as_millisecond())),
                 ("fixed", if explicit { "1".into() } else { "".into() }),
             ],
-            "<section class=\"toolbar\"><span id=\"window\"></span><label><input type=\"checkbox\" id=\"show-deps\"> dependencies and critical path</label><a id=\"live\" href=\"/\">Live</a></section>\
+            // The links work without the script; jobs.js adds the search and grouping to them.
+            "<section class=\"toolbar jobs-toolbar\"><span id=\"window\"></span>\
+<span class=\"presets\" role=\"group\" aria-label=\"Live window\">Live \
+<a class=\"preset\" id=\"live\" data-span=\"30m\" href=\"/\">30m</a><a class=\"preset\" data-span=\"1h\" href=\"/?span=1h\">1h</a>\
+<a class=\"preset\" data-span=\"6h\" href=\"/?span=6h\">6h</a><a class=\"preset\" data-span=\"24h\" href=\"/?span=24h\">24h</a>\
+<a class=\"preset\" data-span=\"7d\" href=\"/?span=7d\">7d</a></span>\
+<a id=\"zoom-out\" href=\"/?span=1h\" title=\"Double the window around its centre\">Zoom out</a>\
+<label>Find <input type=\"search\" id=\"job-search\" placeholder=\"table name\" autocomplete=\"off\"></label>\
+<label><input type=\"checkbox\" id=\"group-schema\"> group by schema</label>\
+<label><input type=\"checkbox\" id=\"show-deps\"> dependencies and critical path</label></section>\
 <div id=\"timeline\" class=\"timeline\"></div><p id=\"legend\" class=\"legend\"></p><p class=\"hint\">Drag across the timeline to zoom in.</p>",
         ),
         Err(message) => bad_request(message),
@@ -126,7 +164,13 @@ pub async fn table(State(state): State<Arc<AppState>>, Path(name): Path<String>)
         .map(|n| state.with_store(|s| s.table(&n)).ok().flatten().is_some())
         .unwrap_or(false);
     if !known {
-        return not_found().await;
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "Unknown table",
+            &format!(
+                "duro knows no table named {name}: see All tables for the tables of the views directory."
+            ),
+        );
     }
     shell(
         "table",
@@ -136,7 +180,7 @@ pub async fn table(State(state): State<Arc<AppState>>, Path(name): Path<String>)
 <section><h2>Duration of past runs</h2><div id=\"chart\" class=\"chart\"></div></section>\
 <section class=\"columns\"><div><h2>Depends on</h2><ul id=\"depends\"></ul><h2>Sources</h2><ul id=\"sources\"></ul></div>\
 <div><h2>Dependents</h2><ul id=\"dependents\"></ul><h2>Effective config</h2><table id=\"config\" class=\"grid\"></table></div></section>\
-<section><h2>Query</h2><pre id=\"query\" class=\"sql\"></pre><div id=\"tests-block\"></div></section>\
+<section><div id=\"query-block\"><h2>Query</h2></div><div id=\"tests-block\"></div></section>\
 <section><h2>Runs</h2><div id=\"runs\"></div></section>",
     )
 }
@@ -226,9 +270,9 @@ pub async fn asset(Path(file): Path<String>) -> Response {
 }
 
 pub async fn not_found() -> Response {
-    (
+    error_page(
         StatusCode::NOT_FOUND,
-        Html("<!doctype html><title>Not found — duro</title><p>Not found.</p><p><a href=\"/\">Current jobs</a> · <a href=\"/tables\">All tables</a></p>"),
+        "Not found",
+        "There is no page at this address. A table that was removed from the views directory keeps its page only while its state is kept.",
     )
-        .into_response()
 }

@@ -331,7 +331,8 @@ const duro = (() => {
     source.addEventListener("open", () => setState("live"));
     source.addEventListener("change", (e) => {
       channel.postMessage({ type: "change", version: e.data });
-      version(e.data);
+      // The stream's first event gives the version the page was loaded at: no change yet.
+      version(e.data, true);
     });
     source.addEventListener("error", () => {
       if (source.readyState === EventSource.CLOSED) {

@@ -2,7 +2,7 @@
 // each value came from, dependencies, dependents and sources.
 "use strict";
 (() => {
-  const { el, api, post, duration, interval, ago, dateTime, tip, onChange, loader } = duro;
+  const { el, api, post, duration, interval, ago, dateTime, time, tip, onChange, loader } = duro;
   const name = document.body.dataset.table;
   const link = (t) => el("li", {}, el("a", { href: `/tables/${encodeURIComponent(t)}`, text: t }));
   const list = (id, items, make) => {
@@ -54,25 +54,87 @@
     box.replaceChildren(svg);
   }
 
+  const stepName = (step) => step.replace(/_/g, " ");
+  const hhmmss = (iso) => `${time(iso)}.${String(new Date(iso).getMilliseconds()).padStart(3, "0")}`;
+
+  // One run: its head line, the steps with the time each took, the step it failed in (or is
+  // in), failed tests with their SQL and values, the error and the processor's output.
+  function runBlock(r, folded) {
+    const state = r.outcome || "running";
+    const head = el("a", { class: "head", href: `#run-${r.id}`, text: `${dateTime(r.start)} — ${state.replace("_", " ")}${r.seconds !== null ? ` in ${duration(r.seconds)}` : ""}${r.rows !== null ? `, ${r.rows} rows` : ""}` });
+    const steps = el("ol", { class: "steps" });
+    let previous = Date.parse(r.start);
+    for (const s of r.steps) {
+      const at = Date.parse(s.at);
+      steps.append(el("li", { text: `${hhmmss(s.at)}  ${stepName(s.step)}  (+${duration((at - previous) / 1000)})` }));
+      previous = at;
+    }
+    if (r.failed_step) {
+      const took = r.finish ? ` after ${duration((Date.parse(r.finish) - previous) / 1000)}` : "";
+      steps.append(el("li", { class: "failed-step", text: `${r.finish ? hhmmss(r.finish) : ""}  ✗ ${stepName(r.failed_step)} ${state === "cancelled" ? "interrupted" : "failed"}${took}` }));
+    } else if (!r.finish) {
+      const li = el("li", { class: "current-step", "data-since": previous, "data-step": r.current_step || "" });
+      steps.append(li);
+      tickCurrent(li);
+    }
+    const block = el("div", { class: `run ${state}`, id: `run-${r.id}` }, head, steps);
+    if (r.test_failures && r.test_failures.length) block.append(...r.test_failures.map(testFailure));
+    else if (r.failed_tests.length) block.append(el("div", { class: "error", text: `Failed tests: ${r.failed_tests.join(", ")}` }));
+    if (r.error && !(r.test_failures && r.test_failures.length)) block.append(el("div", { class: "error", text: r.error }));
+    if (r.notes) block.append(el("div", { class: "notes", text: r.notes }));
+    if (folded && folded.length) {
+      const more = el("details", { class: "folded-runs" }, el("summary", { text: `${folded.length} earlier identical ${folded.length === 1 ? "failure" : "failures"} (×${folded.length + 1} in a row, since ${dateTime(folded[folded.length - 1].start)})` }));
+      more.append(...folded.map((f) => runBlock(f)));
+      block.append(more);
+    }
+    return block;
+  }
+
+  function tickCurrent(li) {
+    const step = li.dataset.step ? stepName(li.dataset.step) : "starting";
+    li.textContent = `… ${step} (for ${duration((Date.now() - Number(li.dataset.since)) / 1000)})`;
+  }
+  setInterval(() => document.querySelectorAll("li.current-step").forEach(tickCurrent), 1000);
+
+  // A failed test statement: where it is, what failed, its SQL and the first failing rows.
+  function testFailure(f) {
+    const what = f.returned_rows === 0 ? "returned no rows" : `failed on ${f.failed.join(", ")}: ${f.failing_rows} of ${f.returned_rows} ${f.returned_rows === 1 ? "row" : "rows"}`;
+    const box = el("div", { class: "test-failure" }, el("div", { class: "error", text: `Test at line ${f.line} ${what}` }));
+    const pre = el("pre", { class: "sql" });
+    highlight(pre, f.sql);
+    box.append(pre);
+    if (f.rows.length) {
+      const failedColumns = new Set(f.failed);
+      const table = el("table", { class: "grid values" },
+        el("thead", {}, el("tr", {}, ...f.columns.map((c) => el("th", { class: failedColumns.has(c) ? "failed" : null, text: c })))),
+        el("tbody", {}, ...f.rows.map((row) => el("tr", {}, ...row.map((v, i) => el("td", { class: failedColumns.has(f.columns[i]) ? "failed" : null, text: v === "" ? "''" : v }))))));
+      box.append(table);
+      if (f.failing_rows > f.rows.length) box.append(el("p", { class: "muted", text: `first ${f.rows.length} of ${f.failing_rows} failing rows` }));
+    }
+    return box;
+  }
+
+  // Newest first; runs that failed the same way one after another fold into the newest of them.
+  function foldRuns(runs) {
+    const out = [];
+    for (const r of runs) {
+      const last = out[out.length - 1];
+      if (last && r.finish && r.outcome && r.outcome !== "success" && r.outcome === last.run.outcome && (r.error || "") === (last.run.error || "")) {
+        last.folded.push(r);
+        continue;
+      }
+      out.push({ run: r, folded: [] });
+    }
+    return out;
+  }
+
   function runLog(runs) {
     const box = document.getElementById("runs");
     if (!runs.length) { box.replaceChildren(el("p", { class: "muted", text: "This table has not been built yet." })); return; }
-    box.replaceChildren(...runs.map((r) => {
-      const state = r.outcome || "running";
-      const head = el("div", { class: "head", text: `${dateTime(r.start)} — ${state}${r.seconds !== null ? ` in ${duration(r.seconds)}` : ""}${r.rows !== null ? `, ${r.rows} rows` : ""}` });
-      const steps = el("ol");
-      let previous = Date.parse(r.start);
-      for (const s of r.steps) {
-        const at = Date.parse(s.at);
-        steps.append(el("li", { text: `${s.at.slice(11, 23)}  ${s.step.replace("_", " ")}  (+${duration((at - previous) / 1000)})` }));
-        previous = at;
-      }
-      const block = el("div", { class: `run ${state}`, id: `run-${r.id}` }, head, steps);
-      if (r.failed_tests.length) block.append(el("div", { class: "error", text: `Failed tests: ${r.failed_tests.join(", ")}` }));
-      if (r.error) block.append(el("div", { class: "error", text: r.error }));
-      if (r.notes) block.append(el("div", { class: "notes", text: r.notes }));
-      return block;
-    }));
+    box.replaceChildren(...foldRuns(runs).map(({ run, folded }) => runBlock(run, folded)));
+    // A link to a folded run opens its group.
+    const target = window.location.hash && document.getElementById(window.location.hash.slice(1));
+    if (target) { const group = target.closest("details"); if (group) group.open = true; }
   }
 
   // The neighbourhood: what the table reads (tables and sources) on the left, the table, and what
@@ -117,6 +179,38 @@
     block.replaceChildren(root);
   }
 
+  // "retrying in …", counted down every second until the creator's next try.
+  function tickRetry() {
+    const span = document.getElementById("retrying");
+    if (!span) return;
+    const left = span.dataset.at ? (Date.parse(span.dataset.at) - Date.now()) / 1000 : 0;
+    span.textContent = span.dataset.at ? (left > 0 ? `, retrying in ${duration(left)}` : ", retrying at the next poll") : "";
+  }
+  setInterval(tickRetry, 1000);
+
+  // A query table: its query. A processor table: the select it reads, the script, its
+  // requirements and the DDL of the table it fills.
+  function showQuery(t) {
+    const block = document.getElementById("query-block");
+    const part = (title, text, sql) => {
+      const pre = el("pre", { class: sql ? "sql" : "code" });
+      if (sql) highlight(pre, text); else pre.textContent = text;
+      return [el("h3", { text: title }), pre];
+    };
+    const file = (key) => (t.files && t.files[key] ? ` (${t.files[key]})` : "");
+    if (!t.script) {
+      const pre = el("pre", { id: "query", class: "sql" });
+      highlight(pre, t.query);
+      block.replaceChildren(el("h2", { text: `Query${file("definition")}` }), pre);
+      return;
+    }
+    block.replaceChildren(el("h2", { text: "Processor" }),
+      ...part(`The select it reads${file("select")}`, t.select_query || "", true),
+      ...part(`The script${file("script")}`, t.script, false),
+      ...(t.requirements ? part(`Requirements${file("requirements")}`, t.requirements, false) : []),
+      ...part(`The DDL of the table it fills${file("definition")}`, t.query, true));
+  }
+
   async function load() {
     let t;
     try {
@@ -131,9 +225,10 @@
     }
     document.getElementById("title").textContent = t.name;
     const own = t.interval_minutes ? `every ${interval(t.interval_minutes)}` : t.effective_interval_minutes ? `every ${interval(t.effective_interval_minutes)} (inherited)` : "no interval";
-    const retryIn = t.retry_at ? (Date.parse(t.retry_at) - Date.now()) / 1000 : 0;
-    document.getElementById("summary").textContent =
-      `${t.state}${retryIn > 0 ? `, retrying in ${duration(retryIn)}` : ""}${t.force ? ", forced" : ""} · ${own} · last built ${ago(t.last_built)} · mean ${duration(t.mean_seconds) || "–"}`;
+    const summary = document.getElementById("summary");
+    summary.replaceChildren(t.state, el("span", { id: "retrying", "data-at": t.retry_at || "" }),
+      `${t.force ? ", forced" : ""} · ${own} · last built ${ago(t.last_built)} · mean ${duration(t.mean_seconds) || "–"}`);
+    tickRetry();
     const actions = document.getElementById("actions");
     actions.replaceChildren(...[false, true].map((tree) => {
       const b = el("button", { type: "button", disabled: t.force || t.state === "running" || t.state === "removed", text: t.force ? "Scheduled" : tree ? "Update tree" : "Update table" });
@@ -153,8 +248,7 @@
     config.replaceChildren(...(entries.length
       ? entries.map(([k, v]) => el("tr", {}, el("td", { text: k }), el("td", { text: v.value }), el("td", { class: "muted", text: v.source || "" })))
       : [el("tr", {}, el("td", { class: "muted", text: "defaults only" }))]));
-    const query = document.getElementById("query");
-    highlight(query, t.select_query ? `${t.select_query}\n\n-- DDL of the processor table\n${t.query}` : t.query);
+    showQuery(t);
     const tests = document.getElementById("tests-block");
     tests.replaceChildren();
     if (t.tests) {
