@@ -1446,3 +1446,542 @@ async fn attention_chips_dark_mode_and_utc() {
     no_script_errors(&client).await;
     client.close().await.unwrap();
 }
+
+/// The timeline at 500 tables with a week of hourly runs (84,000) and one running job: the
+/// presets and "Zoom out" change the window (kept in the URL), the search and the grouping by
+/// schema filter and group the rows (kept in the URL too), the axis stays in view while the page
+/// scrolls, only the rows near the viewport are in the DOM, and the running job shows its step and
+/// elapsed time. Prints the payload sizes and the redraw times (BENCHMARKS.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_timeline_at_500_tables() {
+    let p = Project::new();
+    let generated = Command::new("python3")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench/gen_views.py"))
+        .arg("500")
+        .arg(p.views())
+        .status()
+        .unwrap();
+    assert!(generated.success());
+    let scheduled = p.run(&["schedule"]);
+    assert_eq!(scheduled.code, 0, "{}", scheduled.stderr);
+    let mut db = p.sqlite();
+    let names: Vec<String> = db
+        .prepare("select name from tables where removed_at is null order by name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(names.len(), 500);
+    let now = jiff::Timestamp::now().as_millisecond();
+    let (hour, day) = (3_600_000i64, 86_400_000i64);
+    let seeded = db.transaction().unwrap();
+    {
+        let mut insert = seeded
+            .prepare("insert into runs (table_name, started_at, finished_at, outcome, error, steps, owner) values (?1, ?2, ?3, ?4, ?5, '[]', 'seed')")
+            .unwrap();
+        for (i, name) in names.iter().enumerate() {
+            // Within the week whenever the page opens in the next 9 minutes.
+            let offset = (i as i64 * 37 % 3000) * 1000;
+            for k in 0..168i64 {
+                let start = now - k * hour - offset - 60_000;
+                let finish = start + 5_000 + (i as i64 * k % 55) * 1000;
+                // A few tables failed their last three runs, the same way: one folded bar.
+                let failed = i % 40 == 7 && k < 3;
+                insert
+                    .execute(rusqlite::params![
+                        name,
+                        start,
+                        finish,
+                        if failed { "failed" } else { "success" },
+                        failed.then_some("relation \"s.gone\" does not exist"),
+                    ])
+                    .unwrap();
+            }
+        }
+    }
+    seeded.commit().unwrap();
+    // The first table is being built, in its "select" step, for 90 s of its usual 5 minutes.
+    let running = names[0].clone();
+    db.execute(
+        "insert into runs (table_name, started_at, steps, owner, current_step) values (?1, ?2, '[]', 'browser-test', 'select')",
+        rusqlite::params![running, now - 90_000],
+    )
+    .unwrap();
+    db.execute(
+        "update tables set lease_owner = 'browser-test', lease_until = ?2, mean_seconds = 300 where name = ?1",
+        rusqlite::params![running, now + hour],
+    )
+    .unwrap();
+    let server = Server::start(&p);
+
+    // The API: every run of the week at once, its per-table summary, and the runs of a screenful
+    // of rows, which is what the page asks for.
+    let week = format!(
+        "from={}&to={}",
+        jiff::Timestamp::from_millisecond(now - 7 * day).unwrap(),
+        jiff::Timestamp::from_millisecond(now).unwrap()
+    );
+    let timed = |path: &str| {
+        let started = Instant::now();
+        let reply = common::web::get(&server.url(path));
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        (reply, started.elapsed().as_secs_f64() * 1000.0)
+    };
+    let (summary_reply, summary_ms) = timed(&format!("/api/jobs?{week}&summary=1"));
+    let summary = summary_reply.json();
+    assert_eq!(summary.as_array().unwrap().len(), 500);
+    let first = &summary[0];
+    assert_eq!(first["table"], running.as_str());
+    assert_eq!(
+        (first["runs"].as_i64(), first["running"].as_i64()),
+        (Some(169), Some(1))
+    );
+    let screen = names[..65].join(",");
+    let (some, some_ms) = timed(&format!("/api/jobs?{week}&tables={screen}"));
+    let some_runs = some.json();
+    assert_eq!(some_runs.as_array().unwrap().len(), 65 * 168 + 1);
+    let steps: Vec<_> = some_runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|j| j.get("current_step"))
+        .collect();
+    assert_eq!(
+        steps,
+        [&serde_json::json!("select")],
+        "the step of the running job only"
+    );
+    let (_driver, client, _profile) = browser().await;
+    client
+        .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+            Some(Duration::from_secs(120)),
+            None,
+            None,
+        ))
+        .await
+        .unwrap();
+    // Every run of the week is more than the test client reads (10 MB): the browser fetches it.
+    client.goto(&server.url("/api/version")).await.unwrap();
+    let all = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1], t = performance.now();
+             fetch(arguments[0]).then(r => r.text()).then(b => done([b.length, JSON.parse(b).length, performance.now() - t]));",
+            vec![serde_json::json!(format!("/api/jobs?{week}"))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(all[1], 500 * 168 + 1);
+    println!(
+        "/api/jobs for 7 days of 500 hourly tables: all runs {} runs, {:.1} MB, {:.0} ms; summary=1 {:.0} kB, {summary_ms:.0} ms; tables= (65 rows) {:.2} MB, {some_ms:.0} ms",
+        all[1],
+        all[0].as_f64().unwrap() / 1e6,
+        all[2].as_f64().unwrap(),
+        summary_reply.body.len() as f64 / 1e3,
+        some.body.len() as f64 / 1e6,
+    );
+    let text = "return document.getElementById('window').textContent";
+
+    // The default: the last 30 minutes, live; the running job on the first row, with its step and
+    // a ticking elapsed time.
+    client.goto(&server.url("/")).await.unwrap();
+    let label = "(() => { const l = document.querySelector('#timeline .run-label'); return l ? l.textContent : ''; })()";
+    let before = wait_for(
+        &client,
+        "the running job's label",
+        &format!("return {label}.includes('select') && {label}"),
+    )
+    .await;
+    let at_first = client
+        .execute(
+            "return document.querySelector('#timeline g.row').dataset.table",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(at_first, running.as_str());
+    wait_for(
+        &client,
+        "the elapsed time to tick",
+        &format!("const t = {label}; return t !== {before} && t.endsWith(' · select')"),
+    )
+    .await;
+    let window = client.execute(text, vec![]).await.unwrap();
+    assert!(window.as_str().unwrap().contains("(30m)"), "{window}");
+
+    // Presets, then "Zoom out" (6 h → 12 h), all live and in the URL.
+    for (css, span, search) in [
+        (".presets a[data-span='6h']", "(6h)", "?span=6h"),
+        ("#zoom-out", "(12h)", "?span=12h"),
+        (".presets a[data-span='7d']", "(7d)", "?span=7d"),
+    ] {
+        click(&client, css).await;
+        wait_for(
+            &client,
+            &format!("the window of {css}"),
+            &format!("return location.search === '{search}' && document.getElementById('window').textContent.includes('{span}')"),
+        )
+        .await;
+    }
+    // A week: every table has a row, and the rows near the viewport their bars.
+    // (A row of many runs draws its plain ones as a path per outcome: count the runs drawn.)
+    let drawn = "return document.getElementById('window').textContent.includes('84001 runs of 500 tables')
+                   && document.querySelectorAll('#timeline g.row.pending').length === 0 && duroJobs.bars > 1000 && duroJobs.bars";
+    let bars = wait_for(&client, "a week of bars", drawn).await;
+    let rows = "return document.querySelectorAll('#timeline g.row').length";
+    let in_dom = client
+        .execute(rows, vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap();
+    assert!((30..=80).contains(&in_dom), "{in_dom} rows in the DOM");
+    let folded = client
+        .execute("return document.querySelectorAll('#timeline rect.bar.folded[data-count=\"3\"]').length", vec![])
+        .await
+        .unwrap();
+    assert!(folded.as_u64().unwrap() >= 1, "the repeated failures fold");
+    let redraws = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1], times = [];
+             const once = () => {
+               const t = performance.now();
+               duroJobs.redraw();
+               document.body.getBoundingClientRect();
+               const sync = performance.now() - t;
+               requestAnimationFrame(() => setTimeout(() => {
+                 times.push([sync, performance.now() - t]);
+                 if (times.length < 7) once(); else done(times);
+               }, 0));
+             };
+             once();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let mut script: Vec<f64> = redraws
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t[0].as_f64().unwrap())
+        .collect();
+    let mut framed: Vec<f64> = redraws
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t[1].as_f64().unwrap())
+        .collect();
+    script.sort_by(f64::total_cmp);
+    framed.sort_by(f64::total_cmp);
+    screenshot(&client, "jobs-500-7d").await;
+
+    // Scrolling: the axis stays under the header, other rows are drawn (still a bounded number),
+    // with their bars.
+    client
+        .execute("window.scrollTo(0, 6000)", vec![])
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        "rows drawn around the viewport after scrolling",
+        "const mid = innerHeight / 2;
+         const row = [...document.querySelectorAll('#timeline g.row')].find(r => { const b = r.getBoundingClientRect(); return b.top <= mid && b.bottom >= mid; });
+         return row !== undefined && row.querySelector('rect.bar, path.bars-path') !== null",
+    )
+    .await;
+    let axis = client
+        .execute(
+            "const a = document.querySelector('#timeline svg.axis').getBoundingClientRect();
+             const h = document.querySelector('header').getBoundingClientRect();
+             return [a.top, a.bottom, h.bottom, innerHeight, scrollY]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let a: Vec<f64> = axis
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(a[4] > 5000.0, "scrolled: {axis}");
+    assert!(
+        a[0] >= 0.0 && a[1] <= a[3] && (a[0] - a[2]).abs() < 2.0,
+        "the axis under the header: {axis}"
+    );
+    let in_dom = client
+        .execute(rows, vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap();
+    assert!(
+        (30..=80).contains(&in_dom),
+        "{in_dom} rows in the DOM after scrolling"
+    );
+    let scrolled = client
+        .execute("return duroJobs.rowMs", vec![])
+        .await
+        .unwrap();
+    println!(
+        "timeline, 500 tables x 7 days hourly ({bars} bars, {in_dom} rows drawn of 500): full redraw {:.0} ms script+layout (median of 7; {:.0}–{:.0}), {:.0} ms to the next frame; rows redrawn on scrolling {:.0} ms",
+        script[3],
+        script[0],
+        script[6],
+        framed[3],
+        scrolled.as_f64().unwrap()
+    );
+
+    // The search filters rows, case-insensitively, and is kept in the URL.
+    client
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .unwrap();
+    let matching = names.iter().filter(|n| n.contains("l4_")).count();
+    client
+        .find(Locator::Id("job-search"))
+        .await
+        .unwrap()
+        .send_keys("L4_")
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        "the rows of the search",
+        &format!(
+            "const rows = [...document.querySelectorAll('#timeline g.row')];
+             return new URLSearchParams(location.search).get('q') === 'L4_' && rows.length > 0
+               && rows.every(r => r.dataset.table.includes('l4_'))
+               && document.getElementById('window').textContent.includes('of {matching} tables')"
+        ),
+    )
+    .await;
+
+    // Grouped by schema: a heading row above each schema's tables, which show their short names.
+    client
+        .execute("const s = document.getElementById('job-search'); s.value = ''; s.dispatchEvent(new Event('input'))", vec![])
+        .await
+        .unwrap();
+    click(&client, "#group-schema").await;
+    let schemas: std::collections::BTreeSet<&str> =
+        names.iter().map(|n| n.split('.').next().unwrap()).collect();
+    let first_schema = schemas.iter().next().unwrap();
+    let grouped = format!(
+        "const first = document.querySelector('#timeline g.row');
+         return new URLSearchParams(location.search).get('group') === 'schema'
+           && first.classList.contains('schema-row') && first.dataset.schema === '{first_schema}'
+           && first.textContent.startsWith('{first_schema} · ')
+           && !document.querySelector('#timeline g.row[data-table] text.row-label').textContent.includes('.')"
+    );
+    wait_for(&client, "the schema headings", &grouped).await;
+    screenshot(&client, "jobs-500-grouped").await;
+    // A reload keeps the window and the grouping.
+    client.refresh().await.unwrap();
+    wait_for(
+        &client,
+        "the window and grouping after a reload",
+        &format!("return document.getElementById('group-schema').checked && document.getElementById('window').textContent.includes('(7d)') && (() => {{ {grouped} }})()"),
+    )
+    .await;
+
+    // Dragging across the timeline zooms in to a fixed window, which zooms out around its centre.
+    client
+        .execute(
+            "const box = document.getElementById('timeline'), r = box.getBoundingClientRect();
+             box.dispatchEvent(new MouseEvent('mousedown', { bubbles: true, button: 0, clientX: r.left + 500, clientY: r.top + 100 }));
+             window.dispatchEvent(new MouseEvent('mousemove', { clientX: r.left + 700, clientY: r.top + 100 }));
+             window.dispatchEvent(new MouseEvent('mouseup', { clientX: r.left + 700, clientY: r.top + 100 }));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        "a fixed window",
+        "const q = new URLSearchParams(location.search);
+         return q.get('from') && q.get('to') && !q.has('span') && q.get('group') === 'schema'
+           && document.querySelector('.presets .active') === null
+           && duroJobs.bars > 0 && document.querySelectorAll('#timeline g.row.pending').length === 0",
+    )
+    .await;
+    let widths = client
+        .execute(
+            "const q = new URLSearchParams(location.search), z = new URL(document.getElementById('zoom-out').href).searchParams;
+             const w = (p) => Date.parse(p.get('to')) - Date.parse(p.get('from')), c = (p) => (Date.parse(p.get('to')) + Date.parse(p.get('from'))) / 2;
+             return [w(q), w(z), c(q), c(z)]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let w: Vec<f64> = widths
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(
+        (w[1] - 2.0 * w[0]).abs() < 2.0 && (w[2] - w[3]).abs() < 2.0,
+        "zoom out doubles around the centre: {widths}"
+    );
+    no_script_errors(&client).await;
+
+    // 400 px wide: nothing wider than the window.
+    client.set_window_size(400, 800).await.unwrap();
+    client
+        .goto(&server.url("/?span=24h&group=schema"))
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        "the timeline at 400 px without horizontal scrolling",
+        "return duroJobs.bars > 0 && document.documentElement.scrollWidth <= document.documentElement.clientWidth",
+    )
+    .await;
+    screenshot(&client, "jobs-500-narrow").await;
+    no_script_errors(&client).await;
+    client.close().await.unwrap();
+}
+
+/// The table page of a failing table: the failed step marked, a failed test's SQL and the values
+/// it returned, identical failures folded behind the newest; a running run's current step; a
+/// processor's select, script and requirements; a styled page for an unknown table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_runs_show_their_step_tests_and_values() {
+    let p = Project::new();
+    p.write("s/t — 1h.sql", "select 1 as n");
+    p.write("s/t_test.sql", "select n > 1 as big from s.t");
+    p.write("s/p — 1h.sql", "create table s.p (a int, b text)");
+    p.write("s/p_select.sql", "select n as a from s.t");
+    p.write(
+        "s/p.py",
+        "import sys\n# <b>not bold</b>\nprint('processing')\n",
+    );
+    p.write("s/p_requirements.txt", "six==1.16.0\n");
+    assert_eq!(p.run(&["schedule"]).code, 0);
+    let db = p.sqlite();
+    let now = jiff::Timestamp::now().as_millisecond();
+    let failure = serde_json::json!([{
+        "line": 1, "sql": "select n > 1 as big from s.t", "failed": ["big"],
+        "columns": ["big", "<i>col</i>"], "rows": [["false", "<img src=x onerror=\"window.__xss=3\">"]],
+        "returned_rows": 1, "failing_rows": 1
+    }])
+    .to_string();
+    for k in 0..3 {
+        let start = now - 600_000 + k * 60_000;
+        let steps = serde_json::json!([{"step": "connect", "at": start + 5}, {"step": "create_temp", "at": start + 40}]).to_string();
+        db.execute(
+            "insert into runs (table_name, started_at, finished_at, outcome, error, failed_tests, steps, failed_step, test_failures)
+             values ('s.t', ?1, ?2, 'tests_failed', 'tests failed for s.t: big', '[\"big\"]', ?3, 'tests', ?4)",
+            rusqlite::params![start, start + 160, steps, failure],
+        )
+        .unwrap();
+    }
+    db.execute(
+        "insert into runs (table_name, started_at, steps, current_step) values ('s.t', ?1, '[]', 'create_temp')",
+        [now - 2000],
+    )
+    .unwrap();
+    drop(db);
+    let server = Server::start(&p);
+    let (_driver, client, _profile) = browser().await;
+    client.goto(&server.url("/tables/s.t")).await.unwrap();
+    wait_for(
+        &client,
+        "the run log",
+        "return document.querySelectorAll('#runs > .run').length === 2",
+    )
+    .await;
+    let page = client
+        .execute(
+            "const first = document.querySelectorAll('#runs > .run')[1];
+             return {
+               running: document.querySelector('#runs > .run li.current-step').textContent,
+               failedStep: first.querySelector(':scope > ol li.failed-step').textContent,
+               sql: first.querySelector(':scope > .test-failure pre.sql').textContent,
+               headline: first.querySelector(':scope > .test-failure .error').textContent,
+               headers: [...first.querySelectorAll(':scope > .test-failure table th')].map((t) => t.textContent),
+               cells: [...first.querySelectorAll(':scope > .test-failure table td')].map((t) => t.textContent),
+               failedCell: first.querySelector(':scope > .test-failure table td.failed').textContent,
+               folded: first.querySelector(':scope > details.folded-runs summary').textContent,
+               foldedRuns: first.querySelectorAll(':scope > details.folded-runs .run').length,
+               images: document.querySelectorAll('#runs img, #runs i').length,
+             };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        page["running"]
+            .as_str()
+            .unwrap()
+            .starts_with("… create temp (for "),
+        "{page}"
+    );
+    assert!(
+        page["failedStep"]
+            .as_str()
+            .unwrap()
+            .contains("✗ tests failed after 120ms"),
+        "{page}"
+    );
+    assert_eq!(page["sql"], "select n > 1 as big from s.t");
+    assert_eq!(page["headline"], "Test at line 1 failed on big: 1 of 1 row");
+    assert_eq!(page["headers"], serde_json::json!(["big", "<i>col</i>"]));
+    assert_eq!(page["cells"][0], "false");
+    assert_eq!(page["cells"][1], "<img src=x onerror=\"window.__xss=3\">");
+    assert_eq!(page["failedCell"], "false");
+    assert!(
+        page["folded"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 earlier identical failures (×3 in a row"),
+        "{page}"
+    );
+    assert_eq!(page["foldedRuns"], 2);
+    assert_eq!(page["images"], 0, "markup from values was rendered");
+    no_script_errors(&client).await;
+
+    // A processor table: select, script and requirements, each as text with its file.
+    client.goto(&server.url("/tables/s.p")).await.unwrap();
+    wait_for(
+        &client,
+        "the processor",
+        "return document.querySelectorAll('#query-block pre').length === 4",
+    )
+    .await;
+    let blocks = client
+        .execute(
+            "return [...document.querySelectorAll('#query-block h3')].map((h) => h.textContent + ' | ' + h.nextElementSibling.textContent);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let blocks: Vec<String> = serde_json::from_value(blocks).unwrap();
+    assert!(
+        blocks[0].starts_with("The select it reads (s/p_select.sql) | select n as a from s.t"),
+        "{blocks:?}"
+    );
+    assert!(
+        blocks[1].starts_with("The script (s/p.py) | import sys\n# <b>not bold</b>"),
+        "{blocks:?}"
+    );
+    assert!(
+        blocks[2].starts_with("Requirements (s/p_requirements.txt) | six==1.16.0"),
+        "{blocks:?}"
+    );
+    assert!(blocks[3].contains("create table s.p"), "{blocks:?}");
+
+    // An unknown table: a page in the UI's layout, with the header and a way back.
+    client.goto(&server.url("/tables/s.nope")).await.unwrap();
+    let error = client
+        .execute(
+            "return { title: document.title, h1: document.querySelector('main h1').textContent, nav: document.querySelectorAll('header nav a').length, css: getComputedStyle(document.body).margin };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(error["h1"], "Unknown table", "{error}");
+    assert_eq!(error["nav"], 3, "{error}");
+    no_script_errors(&client).await;
+    client.close().await.unwrap();
+}
