@@ -1128,3 +1128,26 @@ fn deep_queries_do_not_overflow_the_stack() {
         }
     }
 }
+
+/// Output piped into a reader that stops early (`duro status | head -1`) ends duro quietly, as
+/// other Unix tools do: no panic message about a broken pipe.
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    let p = Project::new();
+    for i in 0..300 {
+        p.write(&format!("s/t{i:03} — 1h.sql"), "select 1 as x");
+    }
+    assert_eq!(p.run(&["schedule"]).code, 0);
+    let mut child = p
+        .command(&["status", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the pipe before duro writes: every write then fails.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}

@@ -227,6 +227,29 @@ fn init_logging(format: TextOrJson) {
     };
 }
 
+/// Commands that print a report and exit: piped into `head`, they stop quietly when it has read
+/// enough, as other Unix tools do.
+fn prints_and_exits(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Create { .. }
+            | Command::Run { .. }
+            | Command::Serve { .. }
+            | Command::Up { .. }
+            | Command::Demo { .. }
+    )
+}
+
+/// Restores SIGPIPE's default (Rust ignores it, so `println!` to a closed pipe panics). Not for
+/// the creator and the server: a processor that exits before reading all its input must not stop
+/// duro.
+fn quiet_on_closed_stdout() {
+    // SAFETY: setting a signal's disposition to its default, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Runs the command line and returns the exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -238,6 +261,9 @@ pub fn main() -> i32 {
         }
     };
     init_logging(cli.log_format);
+    if prints_and_exits(&cli.command) {
+        quiet_on_closed_stdout();
+    }
     // SQL parsing recurses once per nesting level; the pool's threads get room for the deepest
     // query the parser accepts (the memory is only reserved, not used).
     let _ = rayon::ThreadPoolBuilder::new()
