@@ -197,6 +197,11 @@ fn main() {
     let from = jiff::Timestamp::from_millisecond(now_ms - 86_400_000).unwrap();
     let to = jiff::Timestamp::from_millisecond(now_ms).unwrap();
     let jobs = format!("/api/jobs?from={from}&to={to}");
+    // What the timeline lays its rows out from (one line per table), and the runs of the rows
+    // it shows.
+    let summary = format!("{jobs}&summary=1");
+    let rows: Vec<String> = (0..65).map(|i| format!("s{}.t{i}", i % 20)).collect();
+    let some_rows = format!("{jobs}&tables={}", rows.join(","));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -214,11 +219,14 @@ fn main() {
     let cases = [
         ("/api/tables", false),
         (jobs.as_str(), false),
+        (summary.as_str(), false),
+        (some_rows.as_str(), false),
         ("/tables", false),
         ("/api/stats?hours=24", false),
         ("/metrics", false),
         ("/api/tables", true),
         (jobs.as_str(), true),
+        (summary.as_str(), true),
     ];
     for (path, writes) in cases {
         // With `writes`, another process-like writer changes the state twice a second, as a
@@ -252,7 +260,11 @@ fn main() {
             w.join().unwrap();
         }
         let (l, size) = latencies;
-        let base = if path.starts_with("/api/jobs") {
+        let base = if path.contains("summary=1") {
+            "/api/jobs?summary=1 (24 h)"
+        } else if path.contains("tables=") {
+            "/api/jobs?tables= (65 rows, 24 h)"
+        } else if path.starts_with("/api/jobs") {
             "/api/jobs (24 h window)"
         } else {
             path

@@ -39,6 +39,11 @@ fn cached(
     content_type: &'static str,
     compute: impl FnOnce(&mut crate::state::Store) -> Result<Vec<u8>, StateError>,
 ) -> Response {
+    // Another request is recomputing this answer (it holds the state database): its previous
+    // version now beats waiting for the new one.
+    if let Some(body) = state.cache.while_computing(&key) {
+        return json_bytes(body, content_type);
+    }
     let result = state.with_store(|store| {
         let data_version: i64 = store
             .connection()
@@ -47,6 +52,7 @@ fn cached(
         if let Some(body) = state.cache.get(&key, version) {
             return Ok(body);
         }
+        let _computing = state.cache.computing(&key);
         let body = axum::body::Bytes::from(compute(store)?);
         state.cache.put(key, version, body.clone());
         Ok(body)
@@ -645,16 +651,17 @@ const METRICS_MAX_AGE: Duration = Duration::from_secs(10);
 /// `GET /metrics`: Prometheus text format. Recomputed when the state changed or after
 /// [`METRICS_MAX_AGE`]; requests arriving during a recomputation get the previous text.
 pub async fn metrics(State(state): Shared) -> Response {
-    let version = state.with_store(|store| {
-        let data_version: i64 = store
-            .connection()
-            .query_row("pragma data_version", [], |r| r.get(0))?;
-        Ok(state.cache.version(data_version))
-    });
-    let body = version.and_then(|version| {
-        state.metrics.get_or_compute(version, METRICS_MAX_AGE, || {
-            state.with_store(metrics_text).map(axum::body::Bytes::from)
+    let version = || {
+        state.with_store(|store| {
+            let data_version: i64 =
+                store
+                    .connection()
+                    .query_row("pragma data_version", [], |r| r.get(0))?;
+            Ok(state.cache.version(data_version))
         })
+    };
+    let body = state.metrics.get_or_compute(version, METRICS_MAX_AGE, || {
+        state.with_store(metrics_text).map(axum::body::Bytes::from)
     });
     match body {
         Ok(body) => json_bytes(body, "text/plain; version=0.0.4"),
