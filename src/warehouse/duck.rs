@@ -308,60 +308,42 @@ fn text(value: ValueRef<'_>) -> Option<String> {
     })
 }
 
-/// Whether a data-test value passes: NULL, false, numeric zero and the empty string fail.
-/// A value a data test returned: whether it passes and its text.
+/// A value a data test returned: whether it passes (NULL, false, numeric zero and the empty
+/// string fail) and its text.
 fn test_value(value: ValueRef<'_>) -> super::truthy::TestValue {
-    super::truthy::TestValue {
-        truthy: truthy(value),
-        shown: shown(value),
-    }
-}
-
-fn shown(value: ValueRef<'_>) -> String {
-    match value {
-        ValueRef::Null => "null".into(),
-        ValueRef::Boolean(b) => b.to_string(),
-        ValueRef::TinyInt(v) => v.to_string(),
-        ValueRef::SmallInt(v) => v.to_string(),
-        ValueRef::Int(v) => v.to_string(),
-        ValueRef::BigInt(v) => v.to_string(),
-        ValueRef::HugeInt(v) => v.to_string(),
-        ValueRef::UTinyInt(v) => v.to_string(),
-        ValueRef::USmallInt(v) => v.to_string(),
-        ValueRef::UInt(v) => v.to_string(),
-        ValueRef::UBigInt(v) => v.to_string(),
-        ValueRef::Float(v) => v.to_string(),
-        ValueRef::Double(v) => v.to_string(),
-        ValueRef::Decimal(v) => v.to_string(),
-        ValueRef::Text(v) => super::truthy::shorten(&String::from_utf8_lossy(v)),
-        ValueRef::Date32(days) => jiff::civil::date(1970, 1, 1)
-            .checked_add(jiff::Span::new().days(i64::from(days)))
-            .map(|d| d.to_string())
-            .unwrap_or_else(|_| days.to_string()),
-        ValueRef::Timestamp(unit, t) => jiff::Timestamp::from_microsecond(unit.to_micros(t))
-            .map(|t| t.to_string())
-            .unwrap_or_else(|_| t.to_string()),
-        other => format!("({:?})", other.data_type()),
-    }
-}
-
-fn truthy(value: ValueRef<'_>) -> bool {
-    match value {
-        ValueRef::Null => false,
-        ValueRef::Boolean(b) => b,
-        ValueRef::TinyInt(v) => v != 0,
-        ValueRef::SmallInt(v) => v != 0,
-        ValueRef::Int(v) => v != 0,
-        ValueRef::BigInt(v) => v != 0,
-        ValueRef::HugeInt(v) => v != 0,
-        ValueRef::UTinyInt(v) => v != 0,
-        ValueRef::USmallInt(v) => v != 0,
-        ValueRef::UInt(v) => v != 0,
-        ValueRef::UBigInt(v) => v != 0,
-        ValueRef::Float(v) => v != 0.0,
-        ValueRef::Double(v) => v != 0.0,
-        ValueRef::Decimal(v) => v.value() != 0,
-        ValueRef::Text(v) => !v.is_empty(),
-        _ => true,
-    }
+    let (truthy, shown) = match value {
+        ValueRef::Null => (false, "null".into()),
+        ValueRef::Boolean(b) => (b, b.to_string()),
+        ValueRef::TinyInt(v) => (v != 0, v.to_string()),
+        ValueRef::SmallInt(v) => (v != 0, v.to_string()),
+        ValueRef::Int(v) => (v != 0, v.to_string()),
+        ValueRef::BigInt(v) => (v != 0, v.to_string()),
+        ValueRef::HugeInt(v) => (v != 0, v.to_string()),
+        ValueRef::UTinyInt(v) => (v != 0, v.to_string()),
+        ValueRef::USmallInt(v) => (v != 0, v.to_string()),
+        ValueRef::UInt(v) => (v != 0, v.to_string()),
+        ValueRef::UBigInt(v) => (v != 0, v.to_string()),
+        ValueRef::Float(v) => (v != 0.0, v.to_string()),
+        ValueRef::Double(v) => (v != 0.0, v.to_string()),
+        ValueRef::Decimal(v) => (v.value() != 0, v.to_string()),
+        ValueRef::Text(v) => (
+            !v.is_empty(),
+            super::truthy::shorten(&String::from_utf8_lossy(v)),
+        ),
+        ValueRef::Date32(days) => (
+            true,
+            jiff::civil::date(1970, 1, 1)
+                .checked_add(jiff::Span::new().days(i64::from(days)))
+                .map(|d| d.to_string())
+                .unwrap_or_else(|_| days.to_string()),
+        ),
+        ValueRef::Timestamp(unit, t) => (
+            true,
+            jiff::Timestamp::from_microsecond(unit.to_micros(t))
+                .map(|t| t.to_string())
+                .unwrap_or_else(|_| t.to_string()),
+        ),
+        other => (true, format!("({:?})", other.data_type())),
+    };
+    super::truthy::TestValue { truthy, shown }
 }

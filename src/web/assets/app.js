@@ -26,6 +26,13 @@ const duro = (() => {
     for (const c of children) node.append(c);
     return node;
   };
+  // Any SVG element (`el` knows the common ones; this one also makes `a`, `defs`, `marker`, …).
+  const svg = (tag, attrs = {}, ...children) => {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v);
+    node.append(...children);
+    return node;
+  };
   const cookie = (name) => {
     const hit = document.cookie.split(";").map((c) => c.trim().split("=")).find(([k]) => k === name);
     return hit ? decodeURIComponent(hit[1]) : null;
@@ -394,5 +401,5 @@ const duro = (() => {
   schedule();
   attention();
   const colors = { success: "#2e9e44", failed: "#d33b3b", tests_failed: "#e08a00", timeout: "#7b4fc9", cancelled: "#8a8f98", running: "#2a72d4" };
-  return { el, api, post, duration, interval, ago, time, dateTime, parts, zone, utc, tip, onChange, loader, live, colors, cookie, classify, wanted, store };
+  return { el, svg, api, post, duration, interval, ago, time, dateTime, parts, zone, utc, tip, onChange, loader, live, colors, cookie, classify, wanted, store };
 })();

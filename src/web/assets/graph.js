@@ -12,14 +12,7 @@
 // to the tables that read it. Everything is built with createElementNS and textContent.
 "use strict";
 (() => {
-  const { el, api, onChange, loader, interval, tip } = duro;
-  const NS = "http://www.w3.org/2000/svg";
-  const svg = (tag, attrs = {}, ...children) => {
-    const node = document.createElementNS(NS, tag);
-    for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v);
-    node.append(...children);
-    return node;
-  };
+  const { el, svg, api, onChange, loader, interval, tip } = duro;
   const W = 190, H = 24;
   // Beyond this many nodes a whole-graph layout would hold the page for many seconds: ask first.
   const LARGE = 1500;

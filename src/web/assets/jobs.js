@@ -11,14 +11,7 @@
 // critical path of the latest round on demand.
 "use strict";
 (() => {
-  const { el, api, duration, tip, colors, onChange, loader, classify, wanted, parts, zone, time, utc } = duro;
-  const NS = "http://www.w3.org/2000/svg";
-  const svg = (tag, attrs = {}, ...children) => {
-    const node = document.createElementNS(NS, tag);
-    for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v);
-    node.append(...children);
-    return node;
-  };
+  const { el, svg, api, duration, tip, colors, onChange, loader, classify, wanted, parts, zone, time, utc } = duro;
   // Rows are ROW px high; OVERSCAN rows are drawn above and below the viewport, so a scroll of
   // less than that redraws nothing. A row of more than DENSE runs draws most as paths (see
   // tableRow). Beyond MAX_EDGES dependency edges only the latest are drawn, and the window

@@ -2,7 +2,7 @@
 // each value came from, dependencies, dependents and sources.
 "use strict";
 (() => {
-  const { el, api, post, duration, interval, ago, dateTime, time, tip, onChange, loader } = duro;
+  const { el, svg, api, post, duration, interval, ago, dateTime, time, tip, onChange, loader } = duro;
   const name = document.body.dataset.table;
   const link = (t) => el("li", {}, el("a", { href: `/tables/${encodeURIComponent(t)}`, text: t }));
   const list = (id, items, make) => {
@@ -36,22 +36,22 @@
     const max = Math.max(...points.map((p) => p.seconds), 0.001);
     const x = (p) => left + ((Date.parse(p.start) - t0) / (t1 - t0)) * (width - left - right);
     const y = (s) => top + (1 - s / max) * (height - top - bottom);
-    const svg = el("svg", { width, height, viewBox: `0 0 ${width} ${height}` });
+    const plot = el("svg", { width, height, viewBox: `0 0 ${width} ${height}` });
     for (const f of [0, 0.5, 1]) {
-      svg.append(el("text", { class: "axis", x: 4, y: y(max * f) + 4, text: duration(max * f) }),
+      plot.append(el("text", { class: "axis", x: 4, y: y(max * f) + 4, text: duration(max * f) }),
         el("line", { x1: left, x2: width - right, y1: y(max * f), y2: y(max * f), stroke: "#e4e7ec" }));
     }
-    svg.append(el("text", { class: "axis", x: left, y: height - 8, text: dateTime(points[0].start) }),
+    plot.append(el("text", { class: "axis", x: left, y: height - 8, text: dateTime(points[0].start) }),
       el("text", { class: "axis", x: width - right, y: height - 8, "text-anchor": "end", text: dateTime(points[points.length - 1].start) }));
     const ok = points.filter((p) => p.outcome === "success");
-    if (ok.length > 1) svg.append(el("polyline", { class: "line", points: ok.map((p) => `${x(p)},${y(p.seconds)}`).join(" ") }));
+    if (ok.length > 1) plot.append(el("polyline", { class: "line", points: ok.map((p) => `${x(p)},${y(p.seconds)}`).join(" ") }));
     for (const p of points) {
       const c = el("circle", { class: `point ${p.outcome === "success" ? "" : "failed"}`, cx: x(p), cy: y(p.seconds), r: 4 });
       tip(c, `${dateTime(p.start)}\n${p.outcome}: ${duration(p.seconds)}${p.rows !== null ? `, ${p.rows} rows` : ""}`);
       c.addEventListener("click", () => document.getElementById(`run-${p.id}`)?.scrollIntoView({ behavior: "smooth" }));
-      svg.append(c);
+      plot.append(c);
     }
-    box.replaceChildren(svg);
+    box.replaceChildren(plot);
   }
 
   const stepName = (step) => step.replace(/_/g, " ");
@@ -139,13 +139,6 @@
 
   // The neighbourhood: what the table reads (tables and sources) on the left, the table, and what
   // reads it on the right; every node a link. Edges run only in the gaps between the columns.
-  const NS = "http://www.w3.org/2000/svg";
-  const svg = (tag, attrs = {}, ...children) => {
-    const node = document.createElementNS(NS, tag);
-    for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined) node.setAttribute(k, v);
-    node.append(...children);
-    return node;
-  };
   function neighbourhood(t) {
     let block = document.getElementById("neighbourhood");
     if (!block) {
