@@ -176,11 +176,7 @@ impl Store {
                         OWNER
                     ],
                 )?;
-                tx.execute(
-                    "insert into run_counts (table_name, outcome, count) values (?1, ?2, 1)
-                     on conflict (table_name, outcome) do update set count = count + 1",
-                    params![table.name, outcome],
-                )?;
+                super::runs::count_run(&tx, &table.name, outcome)?;
                 report.runs += 1;
             }
             tx.execute(

@@ -127,6 +127,20 @@ pub struct RunRecord {
     pub notes: Option<String>,
 }
 
+/// Counts one finished run of `table` in `run_counts` (what `/metrics` reads).
+pub(super) fn count_run(
+    conn: &rusqlite::Connection,
+    table: &str,
+    outcome: &str,
+) -> Result<(), StateError> {
+    conn.prepare_cached(
+        "insert into run_counts (table_name, outcome, count) values (?1, ?2, 1)
+         on conflict (table_name, outcome) do update set count = count + 1",
+    )?
+    .execute(params![table, outcome])?;
+    Ok(())
+}
+
 impl Store {
     /// The latest `limit` runs of a table, newest first.
     pub fn runs_of(&self, table: &str, limit: u32) -> Result<Vec<RunRecord>, StateError> {
@@ -299,11 +313,7 @@ impl Store {
             "update tables set lease_owner = null, lease_until = null where name = ?1 and lease_owner = ?2",
             params![table, owner],
         )?;
-        tx.execute(
-            "insert into run_counts (table_name, outcome, count) values (?1, ?2, 1)
-             on conflict (table_name, outcome) do update set count = count + 1",
-            params![table, end.outcome.as_str()],
-        )?;
+        count_run(&tx, table, end.outcome.as_str())?;
         if !end.busy {
             // A success ends the failure streak, a failure extends it, a cancelled run leaves it.
             tx.execute(
